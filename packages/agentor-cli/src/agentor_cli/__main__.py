@@ -1,0 +1,3 @@
+from agentor_cli.app import main
+
+main()

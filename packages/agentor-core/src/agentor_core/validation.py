@@ -1,0 +1,63 @@
+"""Parsing untrusted input into models, with errors a person can act on."""
+
+from __future__ import annotations
+
+from typing import Any, Final, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from agentor_core.errors import AgentorError, CoreCode
+
+M = TypeVar("M", bound=BaseModel)
+
+_MAX_REPORTED: Final = 5
+
+
+def describe_validation_error(exc: ValidationError, *, source: str | None = None) -> str:
+    """Render a pydantic error as ``field.path: problem`` lines, bounded in size.
+
+    Input values are left out on purpose: they may be secret or hostile (ANSI
+    escapes, megabytes of text), and the field path is what a person needs.
+    """
+    lines = []
+    for err in exc.errors(include_url=False, include_input=False)[:_MAX_REPORTED]:
+        where = ".".join(str(part) for part in err["loc"]) or "(root)"
+        lines.append(f"{where}: {err['msg']}")
+    more = exc.error_count() - _MAX_REPORTED
+    if more > 0:
+        lines.append(f"... and {more} more")
+    prefix = f"{source}: " if source else ""
+    return prefix + f"invalid {exc.title}: " + "; ".join(lines)
+
+
+def parse_untrusted(model: type[M], data: Any, *, source: str | None = None) -> M:  # noqa: ANN401
+    """Validate ``data`` (already-decoded JSON) into ``model`` or raise ``core.invalid_input``."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise AgentorError(
+            CoreCode.INVALID_INPUT,
+            describe_validation_error(exc, source=source),
+            hint="correct the named fields and retry",
+        ) from None
+
+
+def parse_untrusted_json(
+    model: type[M], raw: str | bytes, *, max_bytes: int, source: str | None = None
+) -> M:
+    """Validate a JSON document into ``model``, refusing documents over ``max_bytes`` unread."""
+    if len(raw) > max_bytes:
+        raise AgentorError(
+            CoreCode.INVALID_INPUT,
+            f"{source + ': ' if source else ''}document of {len(raw)} bytes exceeds "
+            f"the {max_bytes}-byte limit",
+            hint="send a smaller document or raise the limit in the configuration",
+        )
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise AgentorError(
+            CoreCode.INVALID_INPUT,
+            describe_validation_error(exc, source=source),
+            hint="correct the named fields and retry",
+        ) from None
