@@ -86,7 +86,7 @@ def undeclared_imports(found: list[Member]) -> list[str]:
     for member in found:
         for source in sorted(member.src.rglob("*.py")):
             for top in sorted(imported_top_levels(source)):
-                if top in sys.stdlib_module_names or top == member.module or top == "__future__":
+                if top in sys.stdlib_module_names or top in {member.module, "__future__"}:
                     continue
                 dists = {normalise(d) for d in providers.get(top, [])}
                 if top in workspace:

@@ -53,7 +53,8 @@ def closure(member: Member, wheels: dict[str, Path]) -> list[Path]:
         if dist in seen:
             continue
         seen.append(dist)
-        todo += [n for r in wheel_requirements(wheels[dist]) if (n := requirement_name(r)) in wheels]
+        names = (requirement_name(r) for r in wheel_requirements(wheels[dist]))
+        todo += [name for name in names if name in wheels]
     return [wheels[d] for d in seen]
 
 
@@ -69,8 +70,15 @@ def test_alone(member: Member, wheels: dict[str, Path], venvs: Path) -> None:
     # folders are not on sys.path, so only the installed wheels can be imported.
     started = time.monotonic()
     result = subprocess.run(
-        [str(python), "-m", "pytest", "-p", "no:cacheprovider", "-q",
-         str(member.tests.relative_to(ROOT))],
+        [
+            str(python),
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            str(member.tests.relative_to(ROOT)),
+        ],
         cwd=ROOT,
         check=False,
     )

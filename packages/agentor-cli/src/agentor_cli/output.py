@@ -29,7 +29,7 @@ def stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def emit_json(document: Any) -> None:  # noqa: ANN401 - any JSON document
+def emit_json(document: Any) -> None:
     click.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
 
 

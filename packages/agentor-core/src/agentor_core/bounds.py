@@ -58,7 +58,7 @@ class JsonBoundsError(ValueError):
     """A JSON value is too deep, too large, or holds a non-JSON type."""
 
 
-def check_json(value: Any) -> Any:  # noqa: ANN401 - any JSON value, checked below
+def check_json(value: Any) -> Any:
     """Return ``value`` unchanged if it is bounded JSON, else raise :class:`JsonBoundsError`.
 
     Iterative on purpose: a recursive walk would hand a hostile document the
@@ -83,9 +83,7 @@ def check_json(value: Any) -> Any:  # noqa: ANN401 - any JSON value, checked bel
             chars += 24
         elif isinstance(item, str):
             if len(item) > MAX_JSON_STRING_CHARS:
-                raise JsonBoundsError(
-                    f"JSON string longer than {MAX_JSON_STRING_CHARS} characters"
-                )
+                raise JsonBoundsError(f"JSON string longer than {MAX_JSON_STRING_CHARS} characters")
             chars += len(item)
         elif isinstance(item, list | tuple):
             stack.extend((child, depth + 1) for child in item)

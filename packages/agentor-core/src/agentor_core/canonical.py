@@ -66,7 +66,7 @@ def _utf16_key(key: str) -> bytes:
     return key.encode("utf-16-be", "surrogatepass")
 
 
-def canonical_json(value: Any) -> bytes:  # noqa: ANN401 - any JSON value
+def canonical_json(value: Any) -> bytes:
     """Serialise ``value`` per RFC 8785 and return UTF-8 bytes."""
     out: list[str] = []
     # An explicit stack instead of recursion: values here may be hostile.

@@ -80,9 +80,15 @@ class PathAccess(BaseModel):
     @field_validator("host_path")
     @classmethod
     def _host_absolute(cls, value: str | None) -> str | None:
-        if value is not None and ("\x00" in value or not (value.startswith(("/", "\\")) or (
-            len(value) > 2 and value[1] == ":"  # a Windows drive path
-        ))):
+        if value is not None and (
+            "\x00" in value
+            or not (
+                value.startswith(("/", "\\"))
+                or (
+                    len(value) > 2 and value[1] == ":"  # a Windows drive path
+                )
+            )
+        ):
             raise ValueError("a host path must be absolute and free of NUL bytes")
         return value
 
@@ -157,12 +163,14 @@ class NetworkDestination(BaseModel):
         else:
             host_ok = self.matches_host(other.host)
         prefix = self.path_prefix.rstrip("/") + "/"
+        path_ok = self.path_prefix in {"/", other.path_prefix} or other.path_prefix.startswith(
+            prefix
+        )
         return (
             self.scheme is other.scheme
             and host_ok
             and self.effective_port == other.effective_port
-            and (self.path_prefix == "/" or other.path_prefix == self.path_prefix
-                 or other.path_prefix.startswith(prefix))
+            and path_ok
             and other.methods <= self.methods
             and set(other.address_ranges) <= set(self.address_ranges)
         )
@@ -173,7 +181,10 @@ class NetworkDestination(BaseModel):
 
 
 class EnvGrant(BaseModel):
-    """An environment variable the tool sees; ``value=None`` copies it from the host at call time."""
+    """An environment variable the tool sees.
+
+    ``value=None`` copies the host's value at call time.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

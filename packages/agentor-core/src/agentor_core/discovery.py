@@ -105,8 +105,7 @@ def load_factory(interface: type[T], name: str | None = None) -> Callable[..., T
         wanted = f" named {name!r}" if name else ""
         raise AgentorError(
             CoreCode.IMPLEMENTATION_MISSING,
-            f"no {interface.__name__}{wanted} is installed "
-            f"(entry-point group {info.group!r})",
+            f"no {interface.__name__}{wanted} is installed (entry-point group {info.group!r})",
             hint=f"install it: pip install {info.distribution}",
         )
     if len(found) > 1:
@@ -119,7 +118,7 @@ def load_factory(interface: type[T], name: str | None = None) -> Callable[..., T
     impl = found[0]
     try:
         factory = impl.entry_point.load()
-    except Exception as exc:  # noqa: BLE001 - any import failure of a plugin is reported, not raised raw
+    except Exception as exc:
         raise AgentorError(
             CoreCode.IMPLEMENTATION_BROKEN,
             f"{impl.name} = {impl.value} from {impl.distribution} failed to load: "
@@ -135,7 +134,7 @@ def load_factory(interface: type[T], name: str | None = None) -> Callable[..., T
     return cast("Callable[..., T]", factory)
 
 
-def create(interface: type[T], name: str | None = None, /, **options: Any) -> T:  # noqa: ANN401
+def create(interface: type[T], name: str | None = None, /, **options: Any) -> T:
     """Build an implementation of ``interface`` and check it has the interface's methods."""
     instance = load_factory(interface, name)(**options)
     if not isinstance(instance, interface):

@@ -12,7 +12,9 @@ from agentor_core.capabilities import HttpMethod
 MAX_HEADERS: Final = 128
 MAX_BODY_BYTES: Final = 64 * 1024 * 1024
 
-HeaderName = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")]
+HeaderName = Annotated[
+    str, StringConstraints(min_length=1, max_length=256, pattern=r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+]
 HeaderValue = Annotated[str, StringConstraints(max_length=16 * 1024, pattern=r"^[^\r\n\x00]*$")]
 
 

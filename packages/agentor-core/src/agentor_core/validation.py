@@ -30,7 +30,7 @@ def describe_validation_error(exc: ValidationError, *, source: str | None = None
     return prefix + f"invalid {exc.title}: " + "; ".join(lines)
 
 
-def parse_untrusted(model: type[M], data: Any, *, source: str | None = None) -> M:  # noqa: ANN401
+def parse_untrusted(model: type[M], data: Any, *, source: str | None = None) -> M:
     """Validate ``data`` (already-decoded JSON) into ``model`` or raise ``core.invalid_input``."""
     try:
         return model.model_validate(data)
