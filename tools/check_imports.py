@@ -13,6 +13,7 @@ member is installed.
 
 from __future__ import annotations
 
+import argparse
 import ast
 import subprocess
 import sys
@@ -106,7 +107,15 @@ def undeclared_imports(found: list[Member]) -> list[str]:
 
 
 def main() -> int:
-    found = members()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=None,
+        help="check only these distributions (all must be installed); default: all",
+    )
+    args = parser.parse_args()
+    found = [m for m in members() if args.only is None or m.dist in args.only]
     ok = run_importlinter(found)
     problems = undeclared_imports(found)
     for problem in problems:

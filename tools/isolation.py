@@ -92,24 +92,28 @@ def test_alone(member: Member, wheels: dict[str, Path], venvs: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dists", nargs="*", help="only these distributions (default: all)")
-    parser.add_argument("--keep", action="store_true", help="keep dist/ and the venvs")
+    parser.add_argument("--keep", action="store_true", help="keep the wheels and venvs")
     args = parser.parse_args()
 
     found = members()
+    unknown = set(args.dists) - {m.dist for m in found}
+    if unknown:
+        parser.error(f"not in the workspace: {', '.join(sorted(unknown))}")
     chosen = [m for m in found if not args.dists or m.dist in args.dists]
-    out = ROOT / "dist"
-    shutil.rmtree(out, ignore_errors=True)
+    # A private folder per run, so concurrent runs never mix their wheels.
+    work = Path(tempfile.mkdtemp(prefix="agentor-isolation-"))
+    out = work / "dist"
     out.mkdir()
-    wheels = {m.dist: build(m, out) for m in found}
-    run(["twine", "check", "--strict", *map(str, sorted(out.iterdir()))])
-
-    venvs = Path(tempfile.mkdtemp(prefix="agentor-isolation-"))
     try:
+        wheels = {m.dist: build(m, out) for m in found}
+        run(["twine", "check", "--strict", *map(str, sorted(out.iterdir()))])
         for member in chosen:
-            test_alone(member, wheels, venvs)
+            test_alone(member, wheels, work / "venvs")
     finally:
-        if not args.keep:
-            shutil.rmtree(venvs, ignore_errors=True)
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     print(f"isolation: {len(chosen)} distribution(s) built, checked and tested alone")
     return 0
 
