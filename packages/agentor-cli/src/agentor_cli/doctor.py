@@ -56,12 +56,16 @@ class Check(BaseModel):
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
+    # Leading digits of each release segment only, stopping at the first
+    # suffix: "50.0.0rc1" is (50, 0, 0), a pre-release of 50.0.0, not 50.0.1.
     parts = []
     for piece in text.split("."):
-        digits = "".join(ch for ch in piece if ch.isdigit())
+        digits = piece[: len(piece) - len(piece.lstrip("0123456789"))]
         if not digits:
             break
         parts.append(int(digits))
+        if len(digits) != len(piece):
+            break
     return tuple(parts)
 
 

@@ -14,7 +14,14 @@ import re
 from enum import StrEnum
 from typing import Annotated, Final
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_serializer,
+    field_validator,
+)
 
 from agentor_core.bounds import MAX_LIST_ITEMS
 
@@ -127,8 +134,9 @@ class NetworkDestination(BaseModel):
         except ValueError:
             pass
         if not _HOST_RE.match(host):
+            # The value is left out: validation messages never echo input.
             raise ValueError(
-                f"{value!r} is not a host name: use letters, digits, '-' and '.', "
+                "not a host name: use letters, digits, '-' and '.', "
                 "optionally starting with '*.' for subdomains"
             )
         return host
@@ -143,8 +151,13 @@ class NetworkDestination(BaseModel):
     def _ranges(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         try:
             return tuple(str(ipaddress.ip_network(item, strict=False)) for item in value)
-        except ValueError as exc:
-            raise ValueError(f"not an address range: {exc}") from None
+        except ValueError:
+            raise ValueError("not an address range: use CIDR such as 10.0.0.0/8") from None
+
+    @field_serializer("methods", when_used="json")
+    def _sorted_methods(self, value: frozenset[HttpMethod]) -> list[HttpMethod]:
+        # Set iteration order varies with PYTHONHASHSEED; policy hashes must not.
+        return sorted(value)
 
     @property
     def effective_port(self) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -84,5 +83,5 @@ class ApprovalResponse(BaseModel):
     fingerprint: Sha256Hex
     approved: bool
     approver: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    decided_at: datetime
+    decided_at: AwareDatetime
     note: Annotated[str, StringConstraints(max_length=4096)] | None = None

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated, Final
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+)
 
 from agentor_core.bounds import Uri
 from agentor_core.capabilities import HttpMethod
@@ -18,6 +26,22 @@ HeaderName = Annotated[
 HeaderValue = Annotated[str, StringConstraints(max_length=16 * 1024, pattern=r"^[^\r\n\x00]*$")]
 
 
+def _body_from_base64(value: object) -> object:
+    # In JSON a body is base64 text (see Body); bytes pass through unchanged.
+    return base64.b64decode(value, validate=True) if isinstance(value, str) else value
+
+
+Body = Annotated[
+    bytes,
+    BeforeValidator(_body_from_base64),
+    PlainSerializer(
+        lambda b: base64.b64encode(b).decode("ascii"), return_type=str, when_used="json"
+    ),
+    Field(max_length=MAX_BODY_BYTES),
+]
+"""Any bytes; standard base64 in JSON, since a body need not be UTF-8."""
+
+
 class HttpRequest(BaseModel):
     """A request a tool asked the host to send. Headers keep their order and repeats."""
 
@@ -26,7 +50,7 @@ class HttpRequest(BaseModel):
     method: HttpMethod = HttpMethod.GET
     url: Uri
     headers: tuple[tuple[HeaderName, HeaderValue], ...] = Field(default=(), max_length=MAX_HEADERS)
-    body: bytes = Field(default=b"", max_length=MAX_BODY_BYTES)
+    body: Body = b""
 
 
 class HttpResponse(BaseModel):
@@ -38,4 +62,4 @@ class HttpResponse(BaseModel):
     url: Uri
     """The final URL, after any redirects the guard followed and re-checked."""
     headers: tuple[tuple[HeaderName, HeaderValue], ...] = Field(default=(), max_length=MAX_HEADERS)
-    body: bytes = Field(default=b"", max_length=MAX_BODY_BYTES)
+    body: Body = b""

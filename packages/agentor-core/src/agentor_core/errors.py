@@ -63,7 +63,7 @@ class AgentorError(Exception):
     """
 
     def __init__(self, code: str, message: str, *, hint: str | None = None) -> None:
-        if not _CODE_RE.match(code):
+        if len(code) > 96 or not _CODE_RE.fullmatch(code):
             # A malformed code is a bug in the raiser; refusing to build the
             # error would hide the original failure, so keep it under a fixed code.
             message = f"{message} (malformed error code {code[:64]!r})"

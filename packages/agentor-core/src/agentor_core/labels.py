@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 
 class Source(StrEnum):
@@ -82,6 +82,11 @@ class LabelSet(BaseModel):
     sources: frozenset[Source] = Field(default_factory=frozenset, max_length=len(Source))
     trust: Trust = Trust.TRUSTED
     confidentiality: Confidentiality = Confidentiality.PUBLIC
+
+    @field_serializer("sources", when_used="json")
+    def _sorted_sources(self, value: frozenset[Source]) -> list[Source]:
+        # Set iteration order varies with PYTHONHASHSEED; digests must not.
+        return sorted(value)
 
     @classmethod
     def of(cls, *labels: Label) -> LabelSet:

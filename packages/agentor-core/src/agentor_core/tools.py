@@ -36,7 +36,7 @@ def _check_schema(schema: dict[str, Any], *, require_object: bool) -> dict[str, 
     if declared is not None and (
         not isinstance(declared, str) or declared.rstrip("#") != JSON_SCHEMA_2020_12
     ):
-        raise ValueError(f"only JSON Schema 2020-12 is accepted, not {declared!r}")
+        raise ValueError(f"only JSON Schema 2020-12 ({JSON_SCHEMA_2020_12}) is accepted")
     if require_object and schema.get("type") != "object":
         raise ValueError('a tool schema must describe an object: "type": "object"')
     return schema

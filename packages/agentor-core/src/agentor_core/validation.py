@@ -22,7 +22,12 @@ def describe_validation_error(exc: ValidationError, *, source: str | None = None
     lines = []
     for err in exc.errors(include_url=False, include_input=False)[:_MAX_REPORTED]:
         where = ".".join(str(part) for part in err["loc"]) or "(root)"
-        lines.append(f"{where}: {err['msg']}")
+        msg = err["msg"]
+        if err["type"] == "union_tag_invalid":
+            # pydantic quotes the offending tag, which is input; name the choices only.
+            ctx = err.get("ctx", {})
+            msg = f"unknown {ctx.get('discriminator')}; expected one of {ctx.get('expected_tags')}"
+        lines.append(f"{where}: {msg}")
     more = exc.error_count() - _MAX_REPORTED
     if more > 0:
         lines.append(f"... and {more} more")
@@ -46,10 +51,12 @@ def parse_untrusted_json(
     model: type[M], raw: str | bytes, *, max_bytes: int, source: str | None = None
 ) -> M:
     """Validate a JSON document into ``model``, refusing documents over ``max_bytes`` unread."""
-    if len(raw) > max_bytes:
+    # A str is measured in UTF-8 bytes, not characters (up to 4 bytes each).
+    size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
         raise AgentorError(
             CoreCode.INVALID_INPUT,
-            f"{source + ': ' if source else ''}document of {len(raw)} bytes exceeds "
+            f"{source + ': ' if source else ''}document of {size} bytes exceeds "
             f"the {max_bytes}-byte limit",
             hint="send a smaller document or raise the limit in the configuration",
         )
