@@ -31,7 +31,10 @@ def run(cmd: list[str], **kwargs: object) -> None:
 
 
 def build(member: Member, out: Path) -> Path:
-    run(["hatch", "build", "-t", "wheel", "-t", "sdist", str(out)], cwd=member.path)
+    # Run from a hatch environment, the nested hatch would look for that
+    # environment in the member's project; build as a fresh top-level call.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HATCH_ENV")}
+    run(["hatch", "build", "-t", "wheel", "-t", "sdist", str(out)], cwd=member.path, env=env)
     wheels = sorted(out.glob(f"{member.dist.replace('-', '_')}-*.whl"))
     if len(wheels) != 1:
         raise SystemExit(f"{member.dist}: expected one wheel in {out}, found {wheels}")
