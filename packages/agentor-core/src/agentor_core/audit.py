@@ -31,6 +31,8 @@ class AuditEventType(StrEnum):
     MCP_SERVER_PINNED = "mcp.server_pinned"
     MCP_SERVER_CHANGED = "mcp.server_changed"
     CONFIG_CHANGED = "config.changed"
+    AUDIT_RECOVERED = "audit.recovered"
+    """The log itself: a reopened store found writers that died with events not committed."""
 
 
 class AuditEvent(BaseModel):
