@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     field_serializer,
     field_validator,
@@ -77,7 +78,7 @@ class PathAccess(BaseModel):
 
     guest_path: Annotated[str, StringConstraints(min_length=1, max_length=MAX_PATH_CHARS)]
     host_path: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = None
-    write: bool = False
+    write: StrictBool = False
 
     @field_validator("guest_path")
     @classmethod
@@ -120,7 +121,7 @@ class NetworkDestination(BaseModel):
 
     scheme: Scheme = Scheme.HTTPS
     host: Annotated[str, StringConstraints(min_length=1, max_length=253)]
-    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    port: Annotated[int, Field(strict=True, ge=1, le=65535)] | None = None
     path_prefix: Annotated[str, StringConstraints(max_length=MAX_PATH_CHARS)] = "/"
     methods: frozenset[HttpMethod] = frozenset({HttpMethod.GET, HttpMethod.HEAD})
     address_ranges: tuple[str, ...] = Field(default=(), max_length=64)
@@ -224,25 +225,27 @@ class SecretGrant(BaseModel):
 class ResourceLimits(BaseModel):
     """Per-call limits. Defaults are safe for untrusted code; ``ge``/``le`` are hard bounds.
 
+    Strict integers: a grant saying ``fuel = "100"`` is a mistake to report, not to coerce.
+
     Every exhausted limit maps to its own error code in agentor-sandbox.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    fuel: Annotated[int, Field(ge=1, le=10**13)] = 2_000_000_000
+    fuel: Annotated[int, Field(strict=True, ge=1, le=10**13)] = 2_000_000_000
     """WebAssembly instructions (roughly), counted by wasmtime fuel."""
-    deadline_ms: Annotated[int, Field(ge=1, le=15 * 60 * 1000)] = 10_000
+    deadline_ms: Annotated[int, Field(strict=True, ge=1, le=15 * 60 * 1000)] = 10_000
     """Wall-clock time for the whole call, enforced by epoch interruption."""
-    memory_bytes: Annotated[int, Field(ge=64 * 1024, le=4 * 1024**3)] = 256 * 1024**2
+    memory_bytes: Annotated[int, Field(strict=True, ge=64 * 1024, le=4 * 1024**3)] = 256 * 1024**2
     """Linear memory across the instance."""
-    table_elements: Annotated[int, Field(ge=1, le=10_000_000)] = 100_000
-    instances: Annotated[int, Field(ge=1, le=1000)] = 64
+    table_elements: Annotated[int, Field(strict=True, ge=1, le=10_000_000)] = 100_000
+    instances: Annotated[int, Field(strict=True, ge=1, le=1000)] = 64
     """Core instances inside one component instance."""
-    output_bytes: Annotated[int, Field(ge=0, le=256 * 1024**2)] = 1024**2
+    output_bytes: Annotated[int, Field(strict=True, ge=0, le=256 * 1024**2)] = 1024**2
     """Captured stdout plus stderr."""
-    log_bytes: Annotated[int, Field(ge=0, le=64 * 1024**2)] = 256 * 1024
-    result_bytes: Annotated[int, Field(ge=0, le=256 * 1024**2)] = 4 * 1024**2
-    http_requests: Annotated[int, Field(ge=0, le=10_000)] = 16
+    log_bytes: Annotated[int, Field(strict=True, ge=0, le=64 * 1024**2)] = 256 * 1024
+    result_bytes: Annotated[int, Field(strict=True, ge=0, le=256 * 1024**2)] = 4 * 1024**2
+    http_requests: Annotated[int, Field(strict=True, ge=0, le=10_000)] = 16
     """HTTP requests through the egress guard in one call."""
 
     def exceeding(self, grant: ResourceLimits) -> list[str]:
