@@ -1,0 +1,161 @@
+"""Fresh-instance call latency of agentor-sandbox, p50/p99, against raw wasmtime in the same run.
+
+(a) a WAT preview 1 command module, (b) a Python component built with
+componentize-py; each through SandboxRuntime with and without the pool, and
+the same work done with bare wasmtime (no grant, no limits, no checks) as the
+baseline. Prints JSON. Usage: python benchmarks/sandbox_latency.py [--calls N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import wasmtime
+from wasmtime import _ffi as ffi
+from wasmtime import component as wc
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "sandbox"))
+
+from sandbox_fixtures import ECHO_WAT, build_pytool, compile_cache_dir
+
+from agentor_core import Capabilities, ToolCall
+from agentor_sandbox import SandboxRuntime
+from agentor_sandbox.cache import CompileCache, key_for
+from agentor_sandbox.engine import new_engine
+from agentor_sandbox.host import HostServices, define_host
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_us": round(statistics.median(ordered) * 1e6, 1),
+        "p99_us": round(ordered[int(len(ordered) * 0.99) - 1] * 1e6, 1),
+        "n": len(ordered),
+    }
+
+
+def measure(fn: Callable[[], object], n: int, gap: float = 0.0) -> dict[str, float]:
+    for _ in range(min(20, n)):
+        fn()
+    samples = []
+    for _ in range(n):
+        if gap:
+            time.sleep(gap)  # lets the pool refill off the request path, as between real calls
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return percentiles(samples)
+
+
+def _engine_and_cache() -> tuple[wasmtime.Engine, CompileCache]:
+    # The sandbox's own engine settings (fuel, epochs), without any of its per-call work.
+    return new_engine(), CompileCache(compile_cache_dir())
+
+
+def measure_prepared(
+    setup: Callable[[], Callable[[], object]], n: int, gap: float = 0.0
+) -> dict[str, float]:
+    """Time only what ``setup`` returns: the floor a pre-instantiated call cannot beat."""
+    samples = []
+    for _ in range(n):
+        run = setup()
+        if gap:
+            time.sleep(gap)
+        start = time.perf_counter()
+        run()
+        samples.append(time.perf_counter() - start)
+    return percentiles(samples)
+
+
+def raw_module(wasm: bytes) -> Callable[[], object]:
+    engine = new_engine()
+    module = wasmtime.Module(engine, wasm)
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+    pre = linker.instantiate_pre(module)
+
+    def run() -> object:
+        store = wasmtime.Store(engine)
+        store.set_fuel(10**9)
+        store.set_epoch_deadline(10**6)
+        config = wasmtime.WasiConfig()
+        ffi.wasi_config_set_stdin_bytes(config.ptr(), ffi.bytes_to_capi(b'{"x":1}'))
+        out: list[bytes] = []
+        config.stdout_custom = out.append
+        store.set_wasi(config)
+        instance = pre.instantiate(store)
+        instance.exports(store)["_start"](store)
+        return out
+
+    return run
+
+
+def raw_component(path: Path) -> Callable[[], object]:
+    engine, cache = _engine_and_cache()
+    wasm = path.read_bytes()
+    artifact = cache.load(key_for(hashlib.sha256(wasm).hexdigest(), "component"))
+    component = (
+        wc.Component.deserialize(engine, artifact) if artifact else wc.Component(engine, wasm)
+    )
+    linker = wc.Linker(engine)
+    linker.add_wasip2()
+    define_host(linker, HostServices(egress=None, secrets=None))
+
+    def prepare() -> Callable[[], object]:
+        store = wasmtime.Store(engine)
+        store.set_fuel(10**10)
+        store.set_epoch_deadline(10**6)
+        store.set_wasi(wasmtime.WasiConfig())
+        instance = linker.instantiate(store, component)
+        call = instance.get_func(store, "call")
+        if call is None:
+            raise SystemExit("no call export")
+        return lambda: call(store, "echo", '{"x":1}')
+
+    return prepare
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=1000)
+    opts = parser.parse_args()
+    report: dict[str, object] = {"python": sys.version.split()[0], "wasmtime": "50.0.1+"}
+    grant = Capabilities()
+    wasm = wasmtime.wat2wasm(ECHO_WAT)
+    call = ToolCall(id="b", tool="echo", arguments={"x": 1})
+    with tempfile.TemporaryDirectory() as tmp:
+        with SandboxRuntime(cache_dir=tmp) as rt:
+            rt.load_bytes(bytes(wasm), source="echo.wasm", default_name="echo")
+            report["core_tool_sandbox"] = measure(lambda: rt.invoke(call, grant), opts.calls)
+        report["core_tool_baseline_raw_wasmtime"] = measure(raw_module(bytes(wasm)), opts.calls)
+    pytool = build_pytool()
+    n = max(50, opts.calls // 4)
+    for pool in (0, 2):
+        with SandboxRuntime([pytool], cache_dir=compile_cache_dir(), pool_size=pool) as rt:
+            report[f"python_tool_sandbox_pool_{pool}"] = measure(
+                lambda rt=rt: rt.invoke(call, grant), n, gap=0.01
+            )
+    prepare = raw_component(pytool)
+
+    def instantiate_and_call() -> object:
+        return prepare()()
+
+    report["python_tool_baseline_raw_instantiate_and_call"] = measure(
+        instantiate_and_call, n, gap=0.01
+    )
+    report["python_tool_baseline_raw_call_on_ready_instance"] = measure_prepared(
+        prepare, n, gap=0.01
+    )
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
