@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
+from agentor_cli.commands.audit import audit
 from agentor_cli.commands.doctor import doctor
+from agentor_cli.commands.policy import policy
+from agentor_cli.commands.run import run
+from agentor_cli.commands.secret import secret
+from agentor_cli.commands.serve import serve
+from agentor_cli.commands.tool import tool
 from agentor_cli.commands.version import print_versions, version
 
 
@@ -33,6 +39,12 @@ def cli() -> None:
 
 cli.add_command(version)
 cli.add_command(doctor)
+cli.add_command(audit)
+cli.add_command(policy)
+cli.add_command(secret)
+cli.add_command(tool)
+cli.add_command(serve)
+cli.add_command(run)
 
 
 def main() -> None:

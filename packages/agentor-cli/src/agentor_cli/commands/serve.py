@@ -1,0 +1,261 @@
+"""``agentor serve``: sandboxed WebAssembly tools for any MCP client (stdio or streamable HTTP).
+
+The composition root of the main job: the sandbox runs the tools, the policy
+decides every call, the audit log records it, and agentor-mcp-bridge speaks MCP.
+With no ``--config`` it serves the embedded defaults in ``agentor_cli/defaults``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import click
+from rich.text import Text
+
+from agentor_cli.output import emit_json, handles_errors, json_option, stderr, stdout
+from agentor_core import discovery
+from agentor_core.errors import AgentorError, CoreCode
+from agentor_core.interfaces import AuditSink, EgressGuard, SecretStore
+from agentor_core.tools import ToolSpec
+
+if TYPE_CHECKING:
+    from agentor_mcp import AgentorBridge, LoadedConfig
+    from agentor_sandbox import SandboxRuntime
+
+DEFAULTS_DIR: Final = Path(__file__).resolve().parent.parent / "defaults"
+DEFAULT_CONFIG: Final = DEFAULTS_DIR / "agentor.toml"
+TOOL_LOGGER: Final = "agentor_sandbox.tool"
+"""Where agentor-sandbox writes guest log lines (with ``call_id``); forwarded to MCP clients."""
+CHECK_TOOL: Final = "echo"
+CHECK_ARGS: Final = '{"text": "agentor serve --check"}'
+MAX_CHECK_ARGS_BYTES: Final = 64 * 1024
+
+
+def _optional(interface: type[Any]) -> Any:
+    """The installed implementation, or None: without an egress guard, http-fetch is refused."""
+    try:
+        return discovery.create(interface)
+    except AgentorError as exc:
+        if exc.code != CoreCode.IMPLEMENTATION_MISSING:
+            stderr().print(Text(f"note: {exc.message}", style="yellow"))
+        return None
+
+
+@dataclass
+class _ProgressForward:
+    """The runtime is built before the bridge; progress goes wherever the bridge says."""
+
+    target: Any = None
+
+    def __call__(self, event: object) -> None:
+        if self.target is not None:
+            self.target(event)
+
+
+@dataclass
+class Served:
+    bridge: AgentorBridge
+    runtime: SandboxRuntime
+    audit: AuditSink
+    config: LoadedConfig
+    tools: list[str] = field(default_factory=list)
+
+    log_handler: logging.Handler | None = None
+
+    def close(self) -> None:
+        if self.log_handler is not None:
+            logging.getLogger(TOOL_LOGGER).removeHandler(self.log_handler)
+        self.runtime.close()
+        self.audit.close()
+
+
+def _load_tools(
+    runtime: SandboxRuntime, loaded: LoadedConfig
+) -> tuple[dict[str, ToolSpec], set[str]]:
+    from agentor_mcp import McpCode  # noqa: PLC0415 - see build()
+
+    overrides: dict[str, ToolSpec] = {}
+    content_tools: set[str] = set()
+    for entry in loaded.config.tools:
+        path = loaded.resolve(entry.file)
+        try:
+            if path.stat().st_size > 256 * 1024 * 1024:
+                raise OSError("larger than 256 MiB")
+            wasm = path.read_bytes()
+        except OSError as exc:
+            raise AgentorError(
+                McpCode.CONFIG_INVALID,
+                f"{loaded.source}: tool file {path} cannot be read ({exc})",
+                hint="fix the 'file' of this [[tools]] entry",
+            ) from None
+        specs = runtime.load_bytes(wasm, source=path.name, default_name=entry.name or path.stem)
+        for spec in specs:
+            override = entry.override(spec) if entry.name in {None, spec.name} else None
+            if override is not None:
+                overrides[spec.name] = override
+            if entry.result == "content" and entry.name in {None, spec.name}:
+                content_tools.add(spec.name)
+    return overrides, content_tools
+
+
+def build(config: Path | None) -> Served:
+    """Compose sandbox, policy, audit and bridge from ``config`` (default: the embedded one)."""
+    # Imported here, not at the top: mcp and wasmtime take seconds to import, and
+    # every other agentor command would pay for them.
+    from agentor_audit import create_audit_sink  # noqa: PLC0415
+    from agentor_mcp import AgentorBridge, PromptBook, ResourceStore, load_config  # noqa: PLC0415
+    from agentor_policy import PolicyHolder  # noqa: PLC0415
+    from agentor_sandbox import SandboxRuntime  # noqa: PLC0415
+
+    loaded = load_config(config or DEFAULT_CONFIG)
+    forward = _ProgressForward()
+    runtime = SandboxRuntime(
+        egress_guard=_optional(EgressGuard),
+        secret_store=_optional(SecretStore),
+        on_progress=forward,
+    )
+    audit: AuditSink | None = None
+    try:
+        overrides, content_tools = _load_tools(runtime, loaded)
+        section = loaded.config.resources
+        resources = ResourceStore(section, loaded.base) if section is not None else None
+        prompts = PromptBook(loaded.config.prompts, resources)
+        policy = PolicyHolder.from_file(loaded.resolve(loaded.config.policy.file))
+        audit_path = loaded.config.audit.path
+        audit = create_audit_sink(
+            path=loaded.resolve(audit_path) if audit_path else None,
+            durability=loaded.config.audit.durability,
+        )
+        server = loaded.config.server
+        bridge = AgentorBridge(
+            runtime,
+            policy,
+            audit,
+            name=server.name,
+            instructions=server.instructions,
+            spec_overrides=overrides,
+            resources=resources,
+            prompts=prompts,
+            content_tools=content_tools,
+        )
+    except BaseException:
+        runtime.close()
+        if audit is not None:
+            audit.close()
+        raise
+    forward.target = bridge.progress_sink
+    # Guest log lines reach the client as MCP logging notifications of their call.
+    handler = bridge.log_handler()
+    tool_logger = logging.getLogger(TOOL_LOGGER)
+    tool_logger.setLevel(logging.DEBUG)
+    tool_logger.addHandler(handler)
+    return Served(bridge, runtime, audit, loaded, list(bridge.tool_names()), handler)
+
+
+def _check_arguments(raw: str) -> dict[str, Any]:
+    if len(raw.encode("utf-8", "surrogatepass")) > MAX_CHECK_ARGS_BYTES:
+        raise AgentorError(CoreCode.INVALID_INPUT, "--check-args is too large")
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise AgentorError(
+            CoreCode.INVALID_INPUT,
+            f"--check-args is not JSON: {exc}",
+            hint='pass a JSON object, e.g. --check-args \'{"text": "hi"}\'',
+        ) from None
+    if not isinstance(value, dict):
+        raise AgentorError(CoreCode.INVALID_INPUT, "--check-args must be a JSON object")
+    return value
+
+
+@click.command("serve")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="agentor.toml: tools, policy, audit, http. Default: the embedded toolbox and policy.",
+)
+@click.option("--http", "http_address", default=None, help="Serve streamable HTTP on HOST:PORT.")
+@click.option(
+    "--token-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Bearer tokens, one per line (chmod 600). Required for a non-loopback --http.",
+)
+@click.option(
+    "--allowed-host", multiple=True, help="Extra Host header to accept over HTTP (repeatable)."
+)
+@click.option(
+    "--stateless", is_flag=True, help="HTTP without sessions (several processes behind one LB)."
+)
+@click.option(
+    "--check", is_flag=True, help="Start, list tools, make one call, print the outcome, exit."
+)
+@click.option("--check-tool", default=CHECK_TOOL, show_default=True, help="Tool for --check.")
+@click.option("--check-args", default=CHECK_ARGS, show_default=True, help="Arguments for --check.")
+@json_option
+@handles_errors
+def serve(
+    *,
+    config_path: Path | None,
+    http_address: str | None,
+    token_file: Path | None,
+    allowed_host: tuple[str, ...],
+    stateless: bool,
+    check: bool,
+    check_tool: str,
+    check_args: str,
+    as_json: bool,
+) -> None:
+    """Serve sandboxed tools over MCP: stdio by default, or streamable HTTP with --http.
+
+    Every tools/call passes the policy, a person's approval when the policy asks
+    (MCP elicitation), the audit log and a fresh WebAssembly sandbox.
+    """
+    from agentor_mcp import HttpSettings, parse_address, run_http, run_stdio, self_check  # noqa: PLC0415
+
+    served = build(config_path)
+    try:
+        if check:
+            report = self_check(served.bridge, check_tool, _check_arguments(check_args))
+            ok = bool(report["ok"])
+            if as_json:
+                emit_json(report)
+            else:
+                console = stdout()
+                console.print(Text(f"server   {report['server']} ({report['protocol_version']})"))
+                console.print(Text(f"tools    {', '.join(report['tools'])}"))
+                outcome = "ok" if ok else "error"
+                console.print(Text(f"call     {check_tool}: {outcome} {report['call']['text']}"))
+            if not ok:
+                sys.exit(1)
+            return
+        http = served.config.config.http
+        note = stderr()
+        if http_address is None:
+            note.print(
+                Text(
+                    f"agentor serve: {len(served.tools)} tools over stdio ({served.config.source})"
+                )
+            )
+            run_stdio(served.bridge)
+            return
+        host, port = parse_address(http_address)
+        tokens = token_file or (served.config.resolve(http.token_file) if http.token_file else None)
+        settings = HttpSettings(
+            host=host,
+            port=port,
+            token_file=tokens,
+            allowed_hosts=allowed_host or http.allowed_hosts,
+            stateless=stateless or http.stateless,
+        )
+        note.print(Text(f"agentor serve: {len(served.tools)} tools on http://{http_address}/mcp"))
+        run_http(served.bridge, settings)
+    finally:
+        served.close()

@@ -1,0 +1,72 @@
+"""Admitting a component before it runs: signature (when required) and requests within the grant.
+
+The runtime that composes agentor (the CLI, a server) calls :func:`admit`
+before handing a component to the sandbox, which never imports this package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentor_core.capabilities import Capabilities
+from agentor_core.errors import AgentorError
+from agentor_toolkit.component import embedded_manifest, read_bounded
+from agentor_toolkit.errors import ToolkitCode
+from agentor_toolkit.grants import check_grant
+from agentor_toolkit.manifest import Manifest
+from agentor_toolkit.signing import TrustStore, load_signature, signature_path, verify_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    manifest: Manifest
+    signer: str | None
+    """The trusted key id, or None when no signature was required and none was checked."""
+
+
+def admit(
+    component: Path,
+    grant: Capabilities | None = None,
+    *,
+    trust: TrustStore | None = None,
+    require_signature: bool = True,
+    described: Manifest | None = None,
+) -> Admission:
+    """Refuse ``component`` unless it is signed by a trusted key (when required) and asks
+    for no more than ``grant``.
+
+    ``described`` is the manifest the component returned from ``describe()`` at
+    load time; it must equal the signed one. Raises ``toolkit.unsigned``,
+    ``toolkit.signature_invalid``, ``toolkit.untrusted_key``,
+    ``toolkit.manifest_mismatch`` or ``toolkit.capabilities_exceed_grant``.
+    """
+    data = read_bounded(component)
+    sig_path = signature_path(component)
+    signer = None
+    if sig_path.is_file() or require_signature:
+        if not sig_path.is_file():
+            raise AgentorError(
+                ToolkitCode.UNSIGNED,
+                f"{component} is not signed and this host requires signatures",
+                hint="sign it with 'agentor tool sign', or trust its publisher's signed build",
+            )
+        verified = verify_bytes(
+            data,
+            load_signature(sig_path),
+            trust if trust is not None else TrustStore.default(),
+            manifest=described,
+            source=str(component),
+        )
+        manifest, signer = verified.manifest, verified.key_id
+    else:
+        manifest = embedded_manifest(data, source=str(component))
+        if described is not None and described.canonical() != manifest.canonical():
+            raise AgentorError(
+                ToolkitCode.MANIFEST_MISMATCH,
+                f"{component}: the manifest it describes differs from the one embedded at build",
+                hint="do not run it; rebuild it with 'agentor tool build'",
+            )
+    if grant is not None:
+        check_grant(manifest, grant)
+    return Admission(manifest=manifest, signer=signer)

@@ -1,0 +1,42 @@
+"""Stable error codes of agentor-toolkit (``toolkit.<condition>``)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ToolkitCode(StrEnum):
+    BUILD_UNAVAILABLE = "toolkit.build_unavailable"
+    """componentize-py is not installed: ``pip install 'agentor-toolkit[build]'``."""
+    BUILD_FAILED = "toolkit.build_failed"
+    """componentize-py or the tool module's import failed; the message carries its output."""
+    SOURCE_INVALID = "toolkit.source_invalid"
+    """The source path, module name or ``tool.toml`` is missing or malformed."""
+    SCHEMA_UNSUPPORTED = "toolkit.schema_unsupported"
+    """A type hint has no JSON Schema; the message names the tool and parameter."""
+    MANIFEST_INVALID = "toolkit.manifest_invalid"
+    """The manifest a tool declares does not validate against agentor-core's models."""
+    MANIFEST_MISSING = "toolkit.manifest_missing"
+    """The file is not a component built by ``agentor tool build`` (no embedded manifest)."""
+    MANIFEST_MISMATCH = "toolkit.manifest_mismatch"
+    """The manifest a component describes differs from the one embedded and signed."""
+    COMPONENT_INVALID = "toolkit.component_invalid"
+    """The file is not a WebAssembly component, or is truncated or too large."""
+    UNSIGNED = "toolkit.unsigned"
+    """No signature file beside the component, and a signature is required."""
+    SIGNATURE_MALFORMED = "toolkit.signature_malformed"
+    """The signature file does not parse."""
+    SIGNATURE_INVALID = "toolkit.signature_invalid"
+    """The signature does not match the component bytes or its manifest: tampered."""
+    UNTRUSTED_KEY = "toolkit.untrusted_key"
+    """The signature is valid but its key is not in the trust store."""
+    KEY_INVALID = "toolkit.key_invalid"
+    """A key file is unreadable, malformed or not Ed25519."""
+    KEY_EXISTS = "toolkit.key_exists"
+    """keygen refuses to overwrite an existing key."""
+    CAPABILITIES_EXCEED_GRANT = "toolkit.capabilities_exceed_grant"
+    """The component requests more than the operator granted; the message lists the difference."""
+    REFLECTION_UNAVAILABLE = "toolkit.reflection_unavailable"
+    """wasmtime is not installed: ``pip install 'agentor-toolkit[components]'``."""
+    WIT_TYPE_UNSUPPORTED = "toolkit.wit_type_unsupported"
+    """A generic component's export uses a WIT type with no JSON form (resources, streams)."""
