@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.status import Status
 from rich.text import Text
 
+from agentor_cli.commands.trust import trust_store
 from agentor_cli.output import emit_json, handles_errors, json_option, stderr, stdout
 from agentor_core import discovery
 from agentor_core.capabilities import Capabilities
@@ -20,6 +21,8 @@ from agentor_core.interfaces import EgressGuard, SecretStore
 from agentor_core.tools import ToolCall
 from agentor_core.validation import parse_untrusted_json
 from agentor_sandbox import CompileProgress, SandboxRuntime, Stage
+from agentor_toolkit.admission import admit
+from agentor_toolkit.signing import signature_path
 
 MAX_ARGS_BYTES: Final = 1024 * 1024
 MAX_GRANT_BYTES: Final = 1024 * 1024
@@ -113,14 +116,36 @@ class _CompileStatus:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Capabilities JSON (filesystem, network, env, secrets, limits). Default: nothing.",
 )
+@click.option(
+    "--require-signed",
+    is_flag=True,
+    help="Refuse WASM unless a trusted key signed it (a signature present is always checked).",
+)
+@click.option(
+    "--trust",
+    "trust",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A trusted .pub file or folder of them (default: the config trust folder).",
+)
 @json_option
 @handles_errors
 def call(
-    wasm: Path, name: str | None, args_json: str, grant_file: Path | None, as_json: bool
+    wasm: Path,
+    name: str | None,
+    args_json: str,
+    grant_file: Path | None,
+    require_signed: bool,
+    trust: tuple[Path, ...],
+    as_json: bool,
 ) -> None:
     """Run tool NAME from WASM once, in a fresh sandbox limited to the grant; print the result."""
     arguments = _arguments(args_json)
     grant = _grant(grant_file)
+    if require_signed or signature_path(wasm).is_file():
+        # Before any byte of it is compiled: a tampered or unsigned component
+        # never reaches the sandbox, and one asking beyond the grant is refused.
+        admit(wasm, grant, trust=trust_store(trust), require_signature=require_signed)
     progress = _CompileStatus(stderr(), quiet=as_json)
     runtime = SandboxRuntime(
         egress_guard=_optional(EgressGuard),

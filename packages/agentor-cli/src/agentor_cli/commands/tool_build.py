@@ -16,20 +16,17 @@ import click
 from rich.table import Table
 from rich.text import Text
 
+from agentor_cli.commands.trust import trust_store
 from agentor_cli.output import emit_json, handles_errors, json_option, stderr, stdout
 from agentor_core import discovery
 from agentor_core.errors import AgentorError
 from agentor_core.interfaces import ToolRuntime
 from agentor_toolkit.build import build as build_tool
 from agentor_toolkit.inspection import inspect_component
-from agentor_toolkit.signing import TrustStore, default_trust_dir, keygen, sign, verify
+from agentor_toolkit.signing import default_trust_dir, keygen, sign, verify
 
 _PATH = click.Path(path_type=Path)
 _EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
-
-
-def _trust(paths: tuple[Path, ...]) -> TrustStore:
-    return TrustStore.from_paths(list(paths)) if paths else TrustStore.default()
 
 
 def _precompile(path: Path, *, quiet: bool) -> dict[str, Any]:
@@ -154,7 +151,7 @@ def verify_command(
     component: Path, trust: tuple[Path, ...], signature: Path | None, as_json: bool
 ) -> None:
     """Check COMPONENT's signature, its manifest, and that the signer is trusted."""
-    verified = verify(component, _trust(trust), signature=signature)
+    verified = verify(component, trust_store(trust), signature=signature)
     if as_json:
         emit_json(
             {
@@ -188,7 +185,7 @@ def verify_command(
 @handles_errors
 def inspect_command(component: Path, trust: tuple[Path, ...], as_json: bool) -> None:
     """Show COMPONENT's name, hash, size, signature, tools, requests, imports and exports."""
-    found = inspect_component(component, _trust(trust))
+    found = inspect_component(component, trust_store(trust))
     document = found.as_json()
     if as_json:
         emit_json({"ok": True, **document})
