@@ -7,10 +7,13 @@ failing closed at each step.
 
 from agentor_mcp.__about__ import __version__
 from agentor_mcp.annotations import annotations_for
-from agentor_mcp.bridge import AgentorBridge
+from agentor_mcp.bridge import AgentorBridge, Toolbox
+from agentor_mcp.catalog import PromptBook, PromptEntry, ResourcesSection, ResourceStore
 from agentor_mcp.check import self_check
 from agentor_mcp.codes import McpCode
 from agentor_mcp.config import LoadedConfig, ServeConfig, ToolEntry, load_config
+from agentor_mcp.pinning import PinStatus, PinStore, tool_pin
+from agentor_mcp.poisoning import Finding, Hit, scan_tool
 from agentor_mcp.transports import (
     HttpSettings,
     StaticTokenVerifier,
@@ -27,12 +30,21 @@ from agentor_mcp.transports import (
 
 __all__ = [
     "AgentorBridge",
+    "Finding",
+    "Hit",
     "HttpSettings",
     "LoadedConfig",
     "McpCode",
+    "PinStatus",
+    "PinStore",
+    "PromptBook",
+    "PromptEntry",
+    "ResourceStore",
+    "ResourcesSection",
     "ServeConfig",
     "StaticTokenVerifier",
     "ToolEntry",
+    "Toolbox",
     "__version__",
     "annotations_for",
     "check_bind",
@@ -43,7 +55,9 @@ __all__ = [
     "parse_address",
     "run_http",
     "run_stdio",
+    "scan_tool",
     "self_check",
     "serve_http",
     "serve_stdio",
+    "tool_pin",
 ]

@@ -14,7 +14,10 @@ import asyncio
 import logging
 import re
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+import warnings
+import weakref
+from collections.abc import Callable, Collection, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -27,7 +30,7 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.models import InitializationOptions
-from mcp.shared.exceptions import MCPError, NoBackChannelError
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError, NoBackChannelError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
@@ -58,8 +61,15 @@ from agentor_mcp.approvals import (
     expiry,
     summary_of,
 )
+from agentor_mcp.catalog import PromptBook, RenderedMessage, ResourceBody, ResourceStore
 from agentor_mcp.codes import McpCode
-from agentor_mcp.content import call_result, error_result, mcp_tool
+from agentor_mcp.content import call_result, error_result, mcp_tool, unwrap_content
+from agentor_mcp.schemas import (
+    MAX_PATTERN_CHARS,
+    PatternRefusedError,
+    SafeValidator,
+    check_patterns,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -69,6 +79,19 @@ _USER: Final = LabelSet.of(Label.of(Source.USER))
 _TRUSTED_OUTPUT: Final = LabelSet.of(Label.of(Source.TRUSTED_TOOL))
 _PROBE_ID: Final = "mcp-tools-list-probe"
 _NAME_RE: Final = re.compile(NAME_PATTERN)
+_LEVELS: Final[tuple[types.LoggingLevel, ...]] = (
+    "debug",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "critical",
+    "alert",
+    "emergency",
+)
+DEFAULT_LOG_LEVEL: Final[types.LoggingLevel] = "info"
+MAX_LOG_MESSAGE_CHARS: Final = 16 * 1024
+MAX_SUBSCRIPTIONS: Final = 1024
 
 
 def utc_now() -> datetime:
@@ -77,6 +100,48 @@ def utc_now() -> datetime:
 
 def _error(code: str, message: str, hint: str | None = None) -> ToolError:
     return AgentorError(code, message, hint=hint).error
+
+
+_LIST_CHANGED: Final = NotificationOptions(
+    tools_changed=True, prompts_changed=True, resources_changed=True
+)
+
+
+class _ListChangingServer(Server[Any]):
+    """Advertises ``listChanged`` on every transport: a reload announces itself.
+
+    The streamable-HTTP app builds its initialize answer from this method's
+    defaults, so the override is how HTTP clients learn it too.
+    """
+
+    def create_initialization_options(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+        extensions: dict[str, dict[str, Any]] | None = None,
+    ) -> InitializationOptions:
+        return super().create_initialization_options(
+            notification_options or _LIST_CHANGED, experimental_capabilities, extensions
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Toolbox:
+    """Everything a reload may replace, swapped as one object.
+
+    A request reads the toolbox once when it starts (a context variable pins it),
+    so a call never mixes the old policy with the new tools or the reverse.
+    """
+
+    runtime: ToolRuntime
+    policy: PolicyEngine
+    overrides: Mapping[str, ToolSpec] = field(default_factory=dict)
+    resources: ResourceStore | None = None
+    prompts: PromptBook | None = None
+    content_tools: frozenset[str] = frozenset()
+
+
+_PINNED: ContextVar[Toolbox | None] = ContextVar("agentor_mcp_toolbox", default=None)
 
 
 @dataclass(slots=True)
@@ -107,12 +172,21 @@ class AgentorBridge:
         clock: Callable[[], datetime] = utc_now,
         approval_ttl_seconds: int | None = None,
         approval_timeout_seconds: float = DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+        resources: ResourceStore | None = None,
+        prompts: PromptBook | None = None,
+        content_tools: Collection[str] = (),
     ) -> None:
-        self._runtime = runtime
-        self._policy = policy
+        self._box = Toolbox(
+            runtime=runtime,
+            policy=policy,
+            overrides=dict(spec_overrides or {}),
+            resources=resources,
+            prompts=prompts,
+            content_tools=frozenset(content_tools),
+        )
+        self._connections: weakref.WeakSet[Any] = weakref.WeakSet()
         self._audit = audit
         self._channel = approval_channel
-        self._overrides = dict(spec_overrides or {})
         self._clock = clock
         ttl = approval_ttl_seconds or getattr(policy, "approval_ttl_seconds", None)
         self._approval_ttl = (
@@ -121,13 +195,97 @@ class AgentorBridge:
         self._approval_timeout = approval_timeout_seconds
         self.pending = PendingApprovals()
         self._routes: dict[str, _ProgressRoute] = {}
-        self.server: Server[Any] = Server(
+        # Per connection: the level set by logging/setLevel, and subscribed URIs.
+        self._log_levels: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()
+        self._subscriptions: weakref.WeakKeyDictionary[object, set[str]] = (
+            weakref.WeakKeyDictionary()
+        )
+        with warnings.catch_warnings():
+            # logging/setLevel is deprecated at 2026-07-28 but part of 2025-11-25, which
+            # today's clients speak; the SDK negotiates which applies per connection.
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            self.server = self._make_server(name, instructions)
+
+    def _make_server(self, name: str, instructions: str | None) -> Server[Any]:
+        return _ListChangingServer(
             name,
             version=__version__,
             instructions=instructions,
             on_list_tools=self._on_list_tools,
             on_call_tool=self._on_call_tool,
+            on_list_resources=self._on_list_resources,
+            on_list_resource_templates=self._on_list_resource_templates,
+            on_read_resource=self._on_read_resource,
+            on_subscribe_resource=self._on_subscribe,
+            on_unsubscribe_resource=self._on_unsubscribe,
+            on_list_prompts=self._on_list_prompts,
+            on_get_prompt=self._on_get_prompt,
+            on_completion=self._on_completion,
+            on_set_logging_level=self._on_set_logging_level,
         )
+
+    # -- the toolbox and its reload ------------------------------------------------
+
+    @property
+    def toolbox(self) -> Toolbox:
+        """The toolbox this request pinned, else the current one."""
+        return _PINNED.get() or self._box
+
+    @property
+    def _runtime(self) -> ToolRuntime:
+        return self.toolbox.runtime
+
+    @property
+    def _policy(self) -> PolicyEngine:
+        return self.toolbox.policy
+
+    @property
+    def _overrides(self) -> Mapping[str, ToolSpec]:
+        return self.toolbox.overrides
+
+    @property
+    def _resources(self) -> ResourceStore | None:
+        return self.toolbox.resources
+
+    @property
+    def _prompts(self) -> PromptBook | None:
+        return self.toolbox.prompts
+
+    @property
+    def _content_tools(self) -> frozenset[str]:
+        return self.toolbox.content_tools
+
+    def replace_toolbox(self, toolbox: Toolbox) -> Toolbox:
+        """Serve ``toolbox`` from now on (one assignment: atomic); returns the old one.
+
+        Requests already running finish on the toolbox they started with; close the
+        old runtime only after they can have ended (its longest deadline).
+        """
+        old, self._box = self._box, toolbox
+        return old
+
+    async def notify_list_changed(self) -> int:
+        """Tell every connected client that tools, prompts and resources may have changed.
+
+        Returns how many connections were told. Best effort: a client that went
+        away is skipped.
+        """
+        told = 0
+        for connection in list(self._connections):
+            try:
+                await connection.send_tool_list_changed()
+                await connection.send_prompt_list_changed()
+                await connection.send_resource_list_changed()
+            except Exception:  # noqa: BLE001 - a gone client must not stop the others
+                _log.debug("list_changed not delivered", exc_info=True)
+                continue
+            told += 1
+        return told
+
+    def _seen(self, ctx: ServerRequestContext[Any, Any]) -> None:
+        connection = getattr(ctx.session, "_connection", None)
+        if connection is not None and callable(getattr(connection, "send_tool_list_changed", None)):
+            self._connections.add(connection)
 
     # -- tools/list ---------------------------------------------------------------
 
@@ -169,8 +327,9 @@ class AgentorBridge:
         return None
 
     async def _on_list_tools(
-        self, _ctx: ServerRequestContext[Any, Any], _params: types.PaginatedRequestParams | None
+        self, ctx: ServerRequestContext[Any, Any], _params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
+        self._seen(ctx)
         return types.ListToolsResult(tools=await anyio.to_thread.run_sync(self.mcp_tools))
 
     # -- tools/call -----------------------------------------------------------------
@@ -239,8 +398,16 @@ class AgentorBridge:
     @staticmethod
     def _check_schema(spec: ToolSpec, arguments: dict[str, Any]) -> None:
         try:
-            validator = jsonschema.Draft202012Validator(spec.input_schema)
+            check_patterns(spec.input_schema)
+            validator = SafeValidator(spec.input_schema)
             error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
+        except PatternRefusedError as exc:
+            raise AgentorError(
+                McpCode.INVALID_CALL,
+                f"the input schema of {spec.name} is refused: {exc}",
+                hint="use patterns without back-references or look-around, at most "
+                f"{MAX_PATTERN_CHARS} characters (they run on RE2, in linear time)",
+            ) from None
         except jsonschema.exceptions.SchemaError:
             raise AgentorError(
                 McpCode.INVALID_CALL,
@@ -267,8 +434,11 @@ class AgentorBridge:
             problem = "the tool returned no JSON object"
         else:
             try:
-                validator = jsonschema.Draft202012Validator(spec.output_schema)
+                check_patterns(spec.output_schema)
+                validator = SafeValidator(spec.output_schema)
                 error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+            except PatternRefusedError as exc:
+                problem = f"the outputSchema is refused: {exc}"
             except jsonschema.exceptions.SchemaError:
                 problem = "the outputSchema is not a valid JSON Schema"
             else:
@@ -290,10 +460,14 @@ class AgentorBridge:
     async def _on_call_tool(
         self, ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult | types.InputRequiredResult:
+        self._seen(ctx)
+        token = _PINNED.set(self._box)
         try:
             return await self._call(ctx, params)
         except AgentorError as exc:
             return error_result(exc.error)
+        finally:
+            _PINNED.reset(token)
 
     async def _call(
         self, ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
@@ -353,6 +527,8 @@ class AgentorBridge:
                     )
                 )
         result = self._check_output(spec, await self._invoke(ctx, call, decision))
+        if spec.name in self._content_tools:
+            result = unwrap_content(spec.name, result)
         outcome = result.error.code if result.error is not None else "ok"
         await self._append(
             self._event(
@@ -550,7 +726,246 @@ class AgentorBridge:
     # -- running ----------------------------------------------------------------------
 
     def initialization_options(self) -> InitializationOptions:
-        return self.server.create_initialization_options(NotificationOptions(tools_changed=False))
+        # Reloads announce themselves with list_changed notifications.
+        return self.server.create_initialization_options(_LIST_CHANGED)
 
     def tool_names(self) -> Sequence[str]:
         return sorted(self.specs())
+
+    # -- logging ----------------------------------------------------------------------
+
+    @staticmethod
+    def _connection_key(ctx: ServerRequestContext[Any, Any]) -> object:
+        # The SDK builds a session object per request; the connection behind it lasts.
+        return getattr(ctx.session, "_connection", ctx.session)
+
+    async def _on_set_logging_level(
+        self, ctx: ServerRequestContext[Any, Any], params: types.SetLevelRequestParams
+    ) -> types.EmptyResult:
+        self._log_levels[self._connection_key(ctx)] = _LEVELS.index(params.level)
+        return types.EmptyResult()
+
+    def log_handler(self) -> logging.Handler:
+        """A handler that forwards a running call's log records to its client.
+
+        Attach it to the logger the runtime writes tool logs to (agentor-sandbox:
+        ``agentor_sandbox.tool``); records must carry ``call_id``. Each becomes an
+        MCP ``notifications/message`` on that call's request, if at or above the
+        level the client set (default ``info``).
+        """
+        return _ForwardLogs(self)
+
+    def forward_log(self, call_id: str, level: types.LoggingLevel, message: str) -> None:
+        route = self._routes.get(call_id)
+        if route is None:
+            return
+        key = self._connection_key(route.ctx)
+        threshold = self._log_levels.get(key, _LEVELS.index(DEFAULT_LOG_LEVEL))
+        if _LEVELS.index(level) < threshold:
+            return
+        text = message[:MAX_LOG_MESSAGE_CHARS]
+
+        def schedule() -> None:
+            task = route.loop.create_task(self._send_log(route, level, text))
+            route.tasks.add(task)
+
+        try:
+            route.loop.call_soon_threadsafe(schedule)
+        except RuntimeError:  # the loop closed: the call is over
+            return
+
+    @staticmethod
+    async def _send_log(route: _ProgressRoute, level: types.LoggingLevel, text: str) -> None:
+        try:
+            await route.ctx.session.send_log_message(
+                level, text, logger="tool", related_request_id=route.ctx.request_id
+            )
+        except Exception:  # noqa: BLE001 - a lost log note must not fail the call
+            _log.debug("log notification dropped", exc_info=True)
+
+    # -- resources --------------------------------------------------------------------
+
+    async def _on_list_resources(
+        self, _ctx: ServerRequestContext[Any, Any], _params: types.PaginatedRequestParams | None
+    ) -> types.ListResourcesResult:
+        entries = self._resources.section.files if self._resources else ()
+        return types.ListResourcesResult(
+            resources=[
+                types.Resource(
+                    uri=e.uri,
+                    name=e.name,
+                    title=e.title,
+                    description=e.description,
+                    mime_type=e.mime_type,
+                )
+                for e in entries
+            ]
+        )
+
+    async def _on_list_resource_templates(
+        self, _ctx: ServerRequestContext[Any, Any], _params: types.PaginatedRequestParams | None
+    ) -> types.ListResourceTemplatesResult:
+        entries = self._resources.section.templates if self._resources else ()
+        return types.ListResourceTemplatesResult(
+            resource_templates=[
+                types.ResourceTemplate(
+                    uri_template=e.uri_template,
+                    name=e.name,
+                    title=e.title,
+                    description=e.description,
+                    mime_type=e.mime_type,
+                )
+                for e in entries
+            ]
+        )
+
+    def _read(self, uri: str) -> ResourceBody:
+        if self._resources is None:
+            raise AgentorError(
+                McpCode.RESOURCE_NOT_FOUND,
+                "this server serves no resources",
+                hint="add a [resources] section to agentor.toml",
+            )
+        return self._resources.read(uri)
+
+    async def _on_read_resource(
+        self, _ctx: ServerRequestContext[Any, Any], params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult:
+        try:
+            body = await anyio.to_thread.run_sync(self._read, str(params.uri))
+        except AgentorError as exc:
+            raise _rpc_error(exc, RESOURCE_NOT_FOUND_RPC) from None
+        content: types.TextResourceContents | types.BlobResourceContents
+        if body.text is not None:
+            content = types.TextResourceContents(
+                uri=body.uri, mime_type=body.mime_type, text=body.text
+            )
+        else:
+            content = types.BlobResourceContents(
+                uri=body.uri, mime_type=body.mime_type, blob=body.blob or ""
+            )
+        return types.ReadResourceResult(contents=[content])
+
+    async def _on_subscribe(
+        self, ctx: ServerRequestContext[Any, Any], params: types.SubscribeRequestParams
+    ) -> types.EmptyResult:
+        uris = self._subscriptions.setdefault(self._connection_key(ctx), set())
+        if len(uris) >= MAX_SUBSCRIPTIONS:
+            raise MCPError(
+                types.INVALID_PARAMS, f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection"
+            )
+        uris.add(str(params.uri)[:8192])
+        return types.EmptyResult()
+
+    async def _on_unsubscribe(
+        self, ctx: ServerRequestContext[Any, Any], params: types.UnsubscribeRequestParams
+    ) -> types.EmptyResult:
+        self._subscriptions.get(self._connection_key(ctx), set()).discard(str(params.uri))
+        return types.EmptyResult()
+
+    # -- prompts and completion ---------------------------------------------------------
+
+    async def _on_list_prompts(
+        self, _ctx: ServerRequestContext[Any, Any], _params: types.PaginatedRequestParams | None
+    ) -> types.ListPromptsResult:
+        entries = self._prompts.prompts.values() if self._prompts else ()
+        return types.ListPromptsResult(
+            prompts=[
+                types.Prompt(
+                    name=p.name,
+                    title=p.title,
+                    description=p.description,
+                    arguments=[
+                        types.PromptArgument(
+                            name=a.name, description=a.description, required=a.required
+                        )
+                        for a in p.arguments
+                    ],
+                )
+                for p in entries
+            ]
+        )
+
+    async def _on_get_prompt(
+        self, _ctx: ServerRequestContext[Any, Any], params: types.GetPromptRequestParams
+    ) -> types.GetPromptResult:
+        if self._prompts is None:
+            raise MCPError(types.INVALID_PARAMS, "this server serves no prompts")
+        book = self._prompts
+        try:
+            messages = await anyio.to_thread.run_sync(book.render, params.name, params.arguments)
+        except AgentorError as exc:
+            raise _rpc_error(exc, types.INVALID_PARAMS) from None
+        entry = book.prompts[params.name]
+        return types.GetPromptResult(
+            description=entry.description or None,
+            messages=[_prompt_message(m) for m in messages],
+        )
+
+    async def _on_completion(
+        self, _ctx: ServerRequestContext[Any, Any], params: types.CompleteRequestParams
+    ) -> types.CompleteResult:
+        ref = params.ref
+        prefix = params.argument.value
+        values: list[str] = []
+        if isinstance(ref, types.PromptReference) and self._prompts is not None:
+            values = self._prompts.complete(ref.name, params.argument.name, prefix)
+        elif isinstance(ref, types.ResourceTemplateReference) and self._resources is not None:
+            values = self._resources.complete(ref.uri, params.argument.name, prefix)
+        return types.CompleteResult(
+            completion=types.Completion(values=values, total=len(values), has_more=False)
+        )
+
+
+RESOURCE_NOT_FOUND_RPC: Final = -32002
+"""MCP's JSON-RPC error code for an unknown resource."""
+
+
+def _rpc_error(exc: AgentorError, code: int) -> MCPError:
+    if exc.code != McpCode.RESOURCE_NOT_FOUND and code == RESOURCE_NOT_FOUND_RPC:
+        code = types.INVALID_PARAMS
+    return MCPError(code, f"[{exc.code}] {exc.message}", data={"code": str(exc.code)})
+
+
+def _prompt_message(message: RenderedMessage) -> types.PromptMessage:
+    content: types.TextContent | types.ImageContent | types.EmbeddedResource
+    if message.kind == "image":
+        content = types.ImageContent(data=message.data, mime_type=message.mime_type)
+    elif message.kind == "resource":
+        content = types.EmbeddedResource(
+            resource=types.TextResourceContents(
+                uri=message.uri, mime_type=message.mime_type, text=message.text
+            )
+        )
+    else:
+        content = types.TextContent(text=message.text)
+    return types.PromptMessage(role=message.role, content=content)
+
+
+_PY_TO_MCP: Final[dict[int, types.LoggingLevel]] = {
+    logging.DEBUG: "debug",
+    logging.INFO: "info",
+    logging.WARNING: "warning",
+    logging.ERROR: "error",
+    logging.CRITICAL: "critical",
+}
+
+
+class _ForwardLogs(logging.Handler):
+    def __init__(self, bridge: AgentorBridge) -> None:
+        super().__init__(logging.DEBUG)
+        self._bridge = bridge
+
+    def emit(self, record: logging.LogRecord) -> None:
+        call_id = getattr(record, "call_id", None)
+        if not isinstance(call_id, str):
+            return
+        fallback: types.LoggingLevel = "info" if record.levelno < logging.ERROR else "error"
+        level = _PY_TO_MCP.get(record.levelno, fallback)
+        try:
+            # The sandbox logs "tool log %r": the guest's line as a quoted Python literal,
+            # so control characters and terminal escapes arrive inert.
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return
+        self._bridge.forward_log(call_id, level, message)

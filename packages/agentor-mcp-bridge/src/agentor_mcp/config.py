@@ -17,6 +17,7 @@ from agentor_core.bounds import BoundedJsonObject, Description, Name, Title
 from agentor_core.errors import AgentorError
 from agentor_core.tools import ToolSpec
 from agentor_core.validation import describe_validation_error
+from agentor_mcp.catalog import PromptEntry, ResourcesSection
 from agentor_mcp.codes import McpCode
 
 MAX_CONFIG_BYTES: Final = 1024 * 1024
@@ -62,6 +63,8 @@ class ToolEntry(_Model):
     description: Description | None = None
     input_schema: BoundedJsonObject | None = None
     output_schema: BoundedJsonObject | None = None
+    result: Literal["json", "content"] = "json"
+    """``content``: the tool prints ``{"content": [blocks]}`` (text, image, audio, resource)."""
 
     def override(self, runtime_spec: ToolSpec) -> ToolSpec | None:
         """The spec the operator describes for this tool, or ``None`` to keep the runtime's."""
@@ -92,6 +95,8 @@ class ServeConfig(_Model):
     audit: AuditSection = Field(default_factory=AuditSection)
     http: HttpSection = Field(default_factory=HttpSection)
     tools: tuple[ToolEntry, ...] = Field(default=(), max_length=MAX_TOOLS)
+    resources: ResourcesSection | None = None
+    prompts: tuple[PromptEntry, ...] = Field(default=(), max_length=1024)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,10 +6,12 @@ import json
 from typing import Any, Final
 
 import mcp_types as types
+from pydantic import TypeAdapter, ValidationError
 
-from agentor_core.errors import ToolError
+from agentor_core.errors import AgentorError, ToolError
 from agentor_core.tools import (
     AudioContent,
+    ContentBlock,
     EmbeddedResource,
     ImageContent,
     JsonContent,
@@ -18,6 +20,8 @@ from agentor_core.tools import (
     ToolResult,
     ToolSpec,
 )
+from agentor_core.validation import describe_validation_error
+from agentor_mcp.codes import McpCode
 
 META_PREFIX: Final = "io.agentor/"
 """Namespace of the ``_meta`` keys the bridge adds (provenance labels, error codes)."""
@@ -96,3 +100,31 @@ def call_result(result: ToolResult, spec: ToolSpec) -> types.CallToolResult:
             blocks.append(types.EmbeddedResource(resource=resource))
     meta = {f"{META_PREFIX}labels": result.labels.model_dump(mode="json")}
     return types.CallToolResult(content=blocks, structured_content=structured, meta=meta)
+
+
+_BLOCKS: Final = TypeAdapter(tuple[ContentBlock, ...])
+
+
+def unwrap_content(tool: str, result: ToolResult) -> ToolResult:
+    """A content-mode tool prints ``{"content": [blocks]}``; its blocks are parsed, bounded.
+
+    The blocks are agentor-core content models (text, json, image, audio, resource);
+    anything else is withheld with ``mcp.invalid_result``, like a failed outputSchema.
+    """
+    if result.error is not None:
+        return result
+    data = next((b.data for b in result.content if isinstance(b, JsonContent)), None)
+    raw = data.get("content") if isinstance(data, dict) and len(data) == 1 else None
+    try:
+        blocks = _BLOCKS.validate_python(raw)
+    except ValidationError as exc:
+        problem = describe_validation_error(exc)[:300]
+        return ToolResult(
+            call_id=result.call_id,
+            error=AgentorError(
+                McpCode.INVALID_RESULT,
+                f'{tool} is a content tool but did not print {{"content": [blocks]}}: {problem}',
+                hint="a bug in the tool or its toolbox entry; report it to its author",
+            ).error,
+        )
+    return result.model_copy(update={"content": blocks})

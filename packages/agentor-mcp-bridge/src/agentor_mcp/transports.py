@@ -13,9 +13,10 @@ import hmac
 import ipaddress
 import os
 import stat
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import anyio
 import uvicorn
@@ -198,25 +199,46 @@ def http_app(bridge: AgentorBridge, settings: HttpSettings) -> Starlette:
     return app
 
 
-async def serve_http(bridge: AgentorBridge, settings: HttpSettings) -> None:
+Background = Callable[[], Coroutine[Any, Any, None]]
+"""A task that runs beside the server and is cancelled when it stops (e.g. a reload watcher)."""
+
+
+async def _with_background(main: Awaitable[None], background: Background | None) -> None:
+    if background is None:
+        await main
+        return
+    async with anyio.create_task_group() as group:
+        group.start_soon(background)
+        await main
+        group.cancel_scope.cancel()
+
+
+async def serve_http(
+    bridge: AgentorBridge, settings: HttpSettings, background: Background | None = None
+) -> None:
     app = http_app(bridge, settings)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level="warning", server_header=False
     )
-    await uvicorn.Server(config).serve()
+    await _with_background(uvicorn.Server(config).serve(), background)
 
 
-async def serve_stdio(bridge: AgentorBridge) -> None:
+async def serve_stdio(bridge: AgentorBridge, background: Background | None = None) -> None:
     async with stdio_server() as (read_stream, write_stream):
-        await bridge.server.run(read_stream, write_stream, bridge.initialization_options())
+        await _with_background(
+            bridge.server.run(read_stream, write_stream, bridge.initialization_options()),
+            background,
+        )
 
 
-def run_stdio(bridge: AgentorBridge) -> None:
+def run_stdio(bridge: AgentorBridge, *, background: Background | None = None) -> None:
     """Serve over this process's stdin and stdout until the client disconnects."""
-    anyio.run(serve_stdio, bridge)
+    anyio.run(serve_stdio, bridge, background)
 
 
-def run_http(bridge: AgentorBridge, settings: HttpSettings) -> None:
+def run_http(
+    bridge: AgentorBridge, settings: HttpSettings, *, background: Background | None = None
+) -> None:
     """Serve streamable HTTP until interrupted; refuses an unauthenticated non-loopback bind."""
     check_bind(settings)
-    anyio.run(serve_http, bridge, settings)
+    anyio.run(serve_http, bridge, settings, background)

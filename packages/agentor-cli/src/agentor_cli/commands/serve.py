@@ -7,10 +7,13 @@ With no ``--config`` it serves the embedded defaults in ``agentor_cli/defaults``
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -19,12 +22,13 @@ from rich.text import Text
 
 from agentor_cli.output import emit_json, handles_errors, json_option, stderr, stdout
 from agentor_core import discovery
+from agentor_core.canonical import sha256_hex
 from agentor_core.errors import AgentorError, CoreCode
 from agentor_core.interfaces import AuditSink, EgressGuard, SecretStore
 from agentor_core.tools import ToolSpec
 
 if TYPE_CHECKING:
-    from agentor_mcp import AgentorBridge, LoadedConfig
+    from agentor_mcp import AgentorBridge, LoadedConfig, Toolbox
     from agentor_sandbox import SandboxRuntime
 
 DEFAULTS_DIR: Final = Path(__file__).resolve().parent.parent / "defaults"
@@ -34,6 +38,9 @@ TOOL_LOGGER: Final = "agentor_sandbox.tool"
 CHECK_TOOL: Final = "echo"
 CHECK_ARGS: Final = '{"text": "agentor serve --check"}'
 MAX_CHECK_ARGS_BYTES: Final = 64 * 1024
+RELOAD_INTERVAL_SECONDS: Final = 1.0
+RETIRE_AFTER_SECONDS: Final = 120.0
+"""An old runtime is closed this long after a reload: longer than any call's deadline."""
 
 
 def _optional(interface: type[Any]) -> Any:
@@ -64,14 +71,104 @@ class Served:
     audit: AuditSink
     config: LoadedConfig
     tools: list[str] = field(default_factory=list)
-
     log_handler: logging.Handler | None = None
+    forward: _ProgressForward = field(default_factory=_ProgressForward)
+    retired: list[tuple[float, SandboxRuntime]] = field(default_factory=list)
+    """Runtimes replaced by a reload, with when; closed once no call can still use them."""
+    watched: str = ""
 
     def close(self) -> None:
         if self.log_handler is not None:
             logging.getLogger(TOOL_LOGGER).removeHandler(self.log_handler)
+        for _when, old in self.retired:
+            old.close()
+        self.retired.clear()
         self.runtime.close()
         self.audit.close()
+
+    def reload(self) -> bool:
+        """Re-read agentor.toml, the policy and the tools if any changed; swap them atomically.
+
+        Returns whether a new toolbox is served. A configuration that fails to load
+        is refused as a whole (the running toolbox stays, the failure is printed and
+        audited); nothing is ever half-applied. Audit, server and http settings are
+        read at start only.
+        """
+        from agentor_core.audit import AuditEvent, AuditEventType  # noqa: PLC0415
+
+        now = time.monotonic()
+        for when, old in list(self.retired):
+            if now - when > RETIRE_AFTER_SECONDS:
+                old.close()
+                self.retired.remove((when, old))
+        fingerprint = _fingerprint(self.config)
+        if fingerprint == self.watched:
+            return False
+        self.watched = fingerprint
+        try:
+            loaded = _reload_config(self.config.source)
+            toolbox, runtime = _compose(loaded, self.forward)
+        except AgentorError as exc:
+            stderr().print(Text(f"reload refused, still serving the previous toolbox: {exc}"))
+            self._audit_reload(AuditEventType, AuditEvent, fingerprint, exc.code)
+            return False
+        old_runtime = self.runtime
+        self.bridge.replace_toolbox(toolbox)
+        self.runtime, self.config = runtime, loaded
+        self.retired.append((now, old_runtime))
+        self.tools = list(self.bridge.tool_names())
+        self._audit_reload(AuditEventType, AuditEvent, fingerprint, "ok")
+        stderr().print(Text(f"reloaded {loaded.source}: {len(self.tools)} tools"))
+        return True
+
+    def _audit_reload(self, kinds: Any, event: Any, fingerprint: str, outcome: str) -> None:
+        policy_hash = getattr(self.bridge.toolbox.policy, "policy_hash", None)
+        self.audit.append(
+            event(
+                type=kinds.CONFIG_CHANGED,
+                time=datetime.now(UTC),
+                outcome=outcome,
+                policy_hash=policy_hash if isinstance(policy_hash, str) else None,
+                detail={"config": str(self.config.source), "fingerprint": fingerprint},
+            )
+        )
+
+    async def watch(self) -> None:
+        """Poll for changes every second; announce a reload with list_changed notifications."""
+        self.watched = await asyncio.to_thread(_fingerprint, self.config)
+        while True:
+            await asyncio.sleep(RELOAD_INTERVAL_SECONDS)
+            try:
+                changed = await asyncio.to_thread(self.reload)
+            except Exception as exc:  # noqa: BLE001 - e.g. the audit log failed; keep serving
+                stderr().print(Text(f"reload failed: {type(exc).__name__}: {exc}"))
+                continue
+            if changed:
+                await self.bridge.notify_list_changed()
+
+
+def _watched_files(loaded: LoadedConfig) -> list[Path]:
+    files = [loaded.source, loaded.resolve(loaded.config.policy.file)]
+    files += [loaded.resolve(entry.file) for entry in loaded.config.tools]
+    return files
+
+
+def _fingerprint(loaded: LoadedConfig) -> str:
+    """Size, mtime and inode of every file a reload reads: cheap enough to poll each second."""
+    parts = []
+    for path in _watched_files(loaded):
+        try:
+            info = path.stat()
+            parts.append(f"{path}:{info.st_size}:{info.st_mtime_ns}:{info.st_ino}")
+        except OSError:
+            parts.append(f"{path}:missing")
+    return sha256_hex("\n".join(parts).encode())
+
+
+def _reload_config(path: Path) -> LoadedConfig:
+    from agentor_mcp import load_config  # noqa: PLC0415
+
+    return load_config(path)
 
 
 def _load_tools(
@@ -103,29 +200,49 @@ def _load_tools(
     return overrides, content_tools
 
 
-def build(config: Path | None) -> Served:
-    """Compose sandbox, policy, audit and bridge from ``config`` (default: the embedded one)."""
-    # Imported here, not at the top: mcp and wasmtime take seconds to import, and
-    # every other agentor command would pay for them.
-    from agentor_audit import create_audit_sink  # noqa: PLC0415
-    from agentor_mcp import AgentorBridge, PromptBook, ResourceStore, load_config  # noqa: PLC0415
+def _compose(loaded: LoadedConfig, forward: _ProgressForward) -> tuple[Toolbox, SandboxRuntime]:
+    """A fresh runtime with the tools loaded, the policy, resources and prompts."""
+    from agentor_mcp import PromptBook, ResourceStore, Toolbox  # noqa: PLC0415
     from agentor_policy import PolicyHolder  # noqa: PLC0415
     from agentor_sandbox import SandboxRuntime  # noqa: PLC0415
 
-    loaded = load_config(config or DEFAULT_CONFIG)
-    forward = _ProgressForward()
     runtime = SandboxRuntime(
         egress_guard=_optional(EgressGuard),
         secret_store=_optional(SecretStore),
         on_progress=forward,
     )
-    audit: AuditSink | None = None
     try:
         overrides, content_tools = _load_tools(runtime, loaded)
         section = loaded.config.resources
         resources = ResourceStore(section, loaded.base) if section is not None else None
         prompts = PromptBook(loaded.config.prompts, resources)
         policy = PolicyHolder.from_file(loaded.resolve(loaded.config.policy.file))
+    except BaseException:
+        runtime.close()
+        raise
+    toolbox = Toolbox(
+        runtime=runtime,
+        policy=policy,
+        overrides=overrides,
+        resources=resources,
+        prompts=prompts,
+        content_tools=frozenset(content_tools),
+    )
+    return toolbox, runtime
+
+
+def build(config: Path | None) -> Served:
+    """Compose sandbox, policy, audit and bridge from ``config`` (default: the embedded one)."""
+    # Imported here, not at the top: mcp and wasmtime take seconds to import, and
+    # every other agentor command would pay for them.
+    from agentor_audit import create_audit_sink  # noqa: PLC0415
+    from agentor_mcp import AgentorBridge, load_config  # noqa: PLC0415
+
+    loaded = load_config(config or DEFAULT_CONFIG)
+    forward = _ProgressForward()
+    toolbox, runtime = _compose(loaded, forward)
+    audit: AuditSink | None = None
+    try:
         audit_path = loaded.config.audit.path
         audit = create_audit_sink(
             path=loaded.resolve(audit_path) if audit_path else None,
@@ -134,14 +251,14 @@ def build(config: Path | None) -> Served:
         server = loaded.config.server
         bridge = AgentorBridge(
             runtime,
-            policy,
+            toolbox.policy,
             audit,
             name=server.name,
             instructions=server.instructions,
-            spec_overrides=overrides,
-            resources=resources,
-            prompts=prompts,
-            content_tools=content_tools,
+            spec_overrides=toolbox.overrides,
+            resources=toolbox.resources,
+            prompts=toolbox.prompts,
+            content_tools=toolbox.content_tools,
         )
     except BaseException:
         runtime.close()
@@ -154,7 +271,7 @@ def build(config: Path | None) -> Served:
     tool_logger = logging.getLogger(TOOL_LOGGER)
     tool_logger.setLevel(logging.DEBUG)
     tool_logger.addHandler(handler)
-    return Served(bridge, runtime, audit, loaded, list(bridge.tool_names()), handler)
+    return Served(bridge, runtime, audit, loaded, list(bridge.tool_names()), handler, forward)
 
 
 def _check_arguments(raw: str) -> dict[str, Any]:
@@ -195,6 +312,12 @@ def _check_arguments(raw: str) -> dict[str, Any]:
     "--stateless", is_flag=True, help="HTTP without sessions (several processes behind one LB)."
 )
 @click.option(
+    "--reload/--no-reload",
+    default=True,
+    show_default=True,
+    help="Watch agentor.toml, the policy and the tool files; swap in changes atomically.",
+)
+@click.option(
     "--check", is_flag=True, help="Start, list tools, make one call, print the outcome, exit."
 )
 @click.option("--check-tool", default=CHECK_TOOL, show_default=True, help="Tool for --check.")
@@ -208,6 +331,7 @@ def serve(
     token_file: Path | None,
     allowed_host: tuple[str, ...],
     stateless: bool,
+    reload: bool,
     check: bool,
     check_tool: str,
     check_args: str,
@@ -244,7 +368,7 @@ def serve(
                     f"agentor serve: {len(served.tools)} tools over stdio ({served.config.source})"
                 )
             )
-            run_stdio(served.bridge)
+            run_stdio(served.bridge, background=served.watch if reload else None)
             return
         host, port = parse_address(http_address)
         tokens = token_file or (served.config.resolve(http.token_file) if http.token_file else None)
@@ -256,6 +380,6 @@ def serve(
             stateless=stateless or http.stateless,
         )
         note.print(Text(f"agentor serve: {len(served.tools)} tools on http://{http_address}/mcp"))
-        run_http(served.bridge, settings)
+        run_http(served.bridge, settings, background=served.watch if reload else None)
     finally:
         served.close()
