@@ -38,15 +38,18 @@ def importlinter_config(found: list[Member]) -> str:
         "forbidden_modules =",
     ]
     lines += [f"    {m}" for m in modules if m != INTERFACE_PACKAGE]
-    lines += [
-        "",
-        "[importlinter:contract:only-cli-composes]",
-        f"name = only {COMPOSITION_ROOT} composes implementations",
-        "type = forbidden",
-        "source_modules =",
-    ]
-    lines += [f"    {m}" for m in modules if m != COMPOSITION_ROOT]
-    lines += ["forbidden_modules =", f"    {COMPOSITION_ROOT}"]
+    if COMPOSITION_ROOT in modules:
+        # import-linter only forbids modules it analyses; with --only and no CLI,
+        # nothing can import the CLI anyway, so the contract is left out.
+        lines += [
+            "",
+            "[importlinter:contract:only-cli-composes]",
+            f"name = only {COMPOSITION_ROOT} composes implementations",
+            "type = forbidden",
+            "source_modules =",
+        ]
+        lines += [f"    {m}" for m in modules if m != COMPOSITION_ROOT]
+        lines += ["forbidden_modules =", f"    {COMPOSITION_ROOT}"]
     if len(implementations) >= 2:
         lines += [
             "",
@@ -82,7 +85,9 @@ def imported_top_levels(path: Path) -> set[str]:
 
 def undeclared_imports(found: list[Member]) -> list[str]:
     providers = metadata.packages_distributions()
-    workspace = {m.module: m.dist for m in found}
+    # Every member, not only those checked: a sibling is known by its module name
+    # even when --only leaves it out (or it is not installed here).
+    workspace = {m.module: m.dist for m in members()}
     problems = []
     for member in found:
         for source in sorted(member.src.rglob("*.py")):
