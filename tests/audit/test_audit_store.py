@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -90,6 +91,21 @@ def test_checkpoints_every_n_and_at_close_with_witness(tmp_path: Path, signer: N
     assert report.ok
     assert report.size == 25
     assert report.attested_size == 25
+
+
+def test_damaged_witness_does_not_break_appending(tmp_path: Path, signer: NoteSigner) -> None:
+    # "\u00b2" (superscript two) passes str.isdigit() but not int(): the witness
+    # must read it as damaged, not raise out of an append that already committed.
+    witness = tmp_path / "witness"
+    witness.mkdir()
+    (witness / "checkpoint").write_text("origin\n\u00b2\nroot\n", encoding="utf-8")
+    with AuditLog(
+        tmp_path / "a.db", signer, checkpoint_every=2, checkpoint_seconds=1e9, witness_dir=witness
+    ) as log:
+        for i in range(3):
+            log.append(event(i))
+    with StoreReader(tmp_path / "a.db") as reader:
+        assert read_witness(witness) == reader.checkpoints()[-1]
 
 
 def test_reopen_continues_the_sequence(tmp_path: Path, signer: NoteSigner) -> None:
@@ -293,3 +309,18 @@ def test_entry_point_factory_uses_the_state_dir(
     folder = tmp_path / "state" / "audit"
     verifier = load_verifier(folder / "checkpoint.key.pub")
     assert verify_path(folder / "audit.db", verifier).ok
+
+
+def test_reader_maps_sqlite_errors_to_a_code(tmp_path: Path, signer: NoteSigner) -> None:
+    with AuditLog(tmp_path / "a.db", signer) as log:
+        log.append(event(0))
+    con = sqlite3.connect(tmp_path / "a.db")
+    with con:
+        con.execute("DROP TABLE events")
+    con.close()
+    with StoreReader(tmp_path / "a.db") as reader:
+        for read in (reader.count, lambda: list(reader.rows())):
+            with pytest.raises(AgentorError) as caught:
+                read()
+            assert caught.value.code == "audit.log_unreadable"
+            assert "cannot read" in caught.value.message

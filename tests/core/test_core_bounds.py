@@ -258,3 +258,14 @@ def test_canonical_json_of_deep_value_is_iterative() -> None:
     # canonical_json has no depth bound of its own, and must not use the Python stack.
     assert canonical_json(nest(100_000)) == b"[" * 100_000 + b"]" * 100_000
     assert json.loads(canonical_json(nest_objects(3))) == {"k": {"k": {}}}
+
+
+def test_validation_message_quotes_no_hostile_key() -> None:
+    # Dict keys are input too: pydantic puts them in the error location.
+    key = "\x1b[2J" + "k" * 100_000
+    with pytest.raises(AgentorError) as info:
+        parse_untrusted(ToolCall, {"id": "c", "tool": "t", "labels": {key: {}}})
+    message = info.value.message
+    assert "labels" in message
+    assert "\x1b" not in message
+    assert len(message) < 2_000

@@ -301,6 +301,25 @@ def test_secret_with_line_break_never_enters_a_header(server: Any) -> None:
         assert refused(guard, request, secret_grant(server)) == EgressCode.SECRET_PLACEMENT
 
 
+def test_secret_that_is_not_ascii_never_enters_a_header(server: Any) -> None:
+    request = get(
+        f"http://127.0.0.1:{server.port}/echo", headers=[("Authorization", "{{secret:API_TOKEN}}")]
+    )
+    with (
+        HttpEgressGuard(secrets=DictSecrets({"API_TOKEN": "p\u00e4sswort-123"})) as guard,
+        pytest.raises(AgentorError) as caught,
+    ):
+        guard.send(request, secret_grant(server))
+    assert caught.value.code == EgressCode.SECRET_PLACEMENT
+    # Not a crash whose message quotes a character of the secret.
+    assert "\u00e4" not in f"{caught.value.message} {caught.value.hint}"
+
+
+def test_header_value_that_is_not_ascii_is_refused(guard: HttpEgressGuard, server: Any) -> None:
+    request = get(f"http://127.0.0.1:{server.port}/echo", headers=[("X-Name", "b\u00e4r")])
+    assert refused(guard, request, grant(local(server.port))) == EgressCode.HEADER_DENIED
+
+
 @pytest.mark.parametrize(
     "fields",
     [
@@ -308,6 +327,7 @@ def test_secret_with_line_break_never_enters_a_header(server: Any) -> None:
         {"method": "POST", "body": f"token={TOKEN}".encode()},
         {"url_suffix": f"?token={TOKEN}"},
         {"headers": [("X-Token", "dG9rLTNmOWExYzc3ZTJiNTRkMDg=")]},  # base64 of the value
+        {"headers": [(TOKEN, "1")]},  # the value as a header name
     ],
 )
 def test_known_secret_value_outside_a_placeholder_is_a_leak(

@@ -62,6 +62,11 @@ def test_non_ascii_path_is_percent_encoded() -> None:
         ("http://a.example/%2e%2E/c", EgressCode.INVALID_URL),
         ("http://a.example/x%2f..%2fy", EgressCode.INVALID_URL),
         ("http://a.example/x%5cy", EgressCode.INVALID_URL),
+        # Path parameters: Tomcat, Jetty and Spring read "..;" as "..", so
+        # /api/..;/admin escapes a /api prefix on those servers.
+        ("http://a.example/api/..;/admin", EgressCode.INVALID_URL),
+        ("http://a.example/api/.;x/admin", EgressCode.INVALID_URL),
+        ("http://a.example/api/%2e%2e%3b/admin", EgressCode.INVALID_URL),
         ("http://a.example\\@evil.com/", EgressCode.INVALID_URL),
         ("http://a.example /", EgressCode.INVALID_URL),
         ("http://a.example\t/", EgressCode.INVALID_URL),

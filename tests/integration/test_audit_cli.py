@@ -102,3 +102,23 @@ def test_errors_have_codes_and_hints(tmp_path: Path) -> None:
     error = json.loads(missing.output)["error"]
     assert error["code"] == "audit.key_missing"
     assert error["hint"]
+
+
+def test_export_never_overwrites_and_leaves_no_partial_file(
+    setup: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    db, _, _ = setup
+    runner = CliRunner()
+    existing = tmp_path / "kept.jsonl"
+    existing.write_text("keep me\n", encoding="utf-8")
+    taken = runner.invoke(audit, ["export", str(db), "--out", str(existing), "--json"])
+    assert taken.exit_code == 1, taken.output
+    assert json.loads(taken.output)["error"]["code"] == "audit.export_failed"
+    assert existing.read_text(encoding="utf-8") == "keep me\n"
+    out = tmp_path / "never.jsonl"
+    missing = runner.invoke(
+        audit, ["export", str(tmp_path / "none.db"), "--out", str(out), "--json"]
+    )
+    assert missing.exit_code == 1, missing.output
+    assert json.loads(missing.output)["error"]["code"] == "audit.log_unreadable"
+    assert not out.exists()

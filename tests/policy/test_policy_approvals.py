@@ -195,6 +195,19 @@ def test_terminal_escapes_hostile_arguments() -> None:
     assert "\x07" not in shown
 
 
+def test_terminal_shows_each_field_on_one_line() -> None:
+    # The channel takes any ApprovalRequest (a runtime or bridge may build the
+    # summary); a line break in it must not draw a second, forged "call:" line.
+    forged = request_for().model_copy(
+        update={"summary": 'pay {}\ncall:        pay {"amount":1}', "reason": "r\tx"}
+    )
+    out = io.StringIO()
+    TerminalApprovalChannel(io.StringIO("no\n"), out, clock=lambda: NOW).ask(forged)
+    lines = out.getvalue().splitlines()
+    assert sum(line.startswith("call:") for line in lines) == 1
+    assert "\t" not in out.getvalue()
+
+
 def test_terminal_over_a_real_pipe() -> None:
     read_fd, write_fd = os.pipe()
     out_read, out_write = os.pipe()

@@ -273,6 +273,13 @@ def jsonl_garbage(lines: list[str]) -> list[str]:
     return lines
 
 
+def jsonl_duplicate_key(lines: list[str]) -> list[str]:
+    # A reader that keeps the first of two equal keys sees "deny"; json.loads
+    # keeps the last, whose bytes hash to the signed leaf. Two readings: refused.
+    lines[1 + 44] = lines[1 + 44].replace('"verdict":"allow"', '"verdict":"deny","verdict":"allow"')
+    return lines
+
+
 JSONL_CORPUS: list[tuple[str, Callable[[list[str]], list[str]], int, Problem]] = [
     ("edit one field", jsonl_edit, 37, Problem.LEAF_MISMATCH),
     ("delete a line", jsonl_delete, 37, Problem.MISSING_EVENT),
@@ -280,6 +287,7 @@ JSONL_CORPUS: list[tuple[str, Callable[[list[str]], list[str]], int, Problem]] =
     ("insert a line", jsonl_insert, 60, Problem.DUPLICATE_EVENT),
     ("truncate the tail", jsonl_truncate, 9, Problem.MISSING_EVENT),
     ("garbage line", jsonl_garbage, 12, Problem.MALFORMED_RECORD),
+    ("duplicate key", jsonl_duplicate_key, 44, Problem.MALFORMED_RECORD),
 ]
 
 

@@ -32,5 +32,7 @@ class AuditCode(StrEnum):
     """A proof was asked for a sequence number or tree size the log does not have."""
     IMPORT_REFUSED = "audit.import_refused"
     """The import target already holds events, or the export failed verification."""
+    EXPORT_FAILED = "audit.export_failed"
+    """The export file could not be written (it exists already, or the disk failed)."""
     REDACTION_INVALID = "audit.redaction_invalid"
     """A secret value or field name given for redaction is unusable (empty)."""

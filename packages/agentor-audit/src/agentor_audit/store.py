@@ -637,15 +637,18 @@ class StoreReader:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
+    def _unreadable(self, exc: sqlite3.Error) -> AgentorError:
+        return AgentorError(
+            AuditCode.LOG_UNREADABLE,
+            f"cannot read {self.path}: {exc}",
+            hint="check the file; run 'agentor audit verify'",
+        )
+
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         try:
             return self._db.execute(sql, args)
         except sqlite3.Error as exc:
-            raise AgentorError(
-                AuditCode.LOG_UNREADABLE,
-                f"cannot read {self.path}: {exc}",
-                hint="check the file; run 'agentor audit verify'",
-            ) from None
+            raise self._unreadable(exc) from None
 
     def rows(self, start: int = 0) -> Iterator[tuple[int, bytes, bytes]]:
         """(sequence, stored leaf hash, record bytes) in sequence order."""
@@ -656,11 +659,7 @@ class StoreReader:
             try:
                 batch = cursor.fetchmany(4096)
             except sqlite3.Error as exc:
-                raise AgentorError(
-                    AuditCode.LOG_UNREADABLE,
-                    f"cannot read {self.path}: {exc}",
-                    hint="check the file; run 'agentor audit verify'",
-                ) from None
+                raise self._unreadable(exc) from None
             if not batch:
                 return
             for row in batch:

@@ -288,9 +288,18 @@ def _parse_line(raw: bytes, number: int, path: Path) -> Any:
             hint="this is not an agentor audit export",
         )
     try:
-        return json.loads(raw)
+        return json.loads(raw, object_pairs_hook=_unique_keys)
     except (ValueError, RecursionError):
         return None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps the last of two equal keys, other readers the first: a
+    # line with both could show one event and verify as another.
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("an object holds the same key twice")
+    return result
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[str, Any]]:

@@ -26,7 +26,9 @@ MAX_WITNESS_BYTES: Final = 1_000_000
 
 def _size_of(note: str) -> int:
     lines = note.split("\n", 2)
-    return int(lines[1]) if len(lines) > 2 and lines[1].isdigit() else -1
+    # ASCII digits only: str.isdigit() also admits digits int() refuses ("\u00b2").
+    size = lines[1] if len(lines) > 2 else ""
+    return int(size) if size.isascii() and size.isdigit() else -1
 
 
 def read_witness(folder: Path) -> str | None:

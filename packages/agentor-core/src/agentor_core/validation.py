@@ -13,6 +13,17 @@ M = TypeVar("M", bound=BaseModel)
 _MAX_REPORTED: Final = 5
 
 
+_MAX_PART_CHARS: Final = 64
+
+
+def _location_part(part: object) -> str:
+    # A location holds dict keys, which are input: bounded and escaped like values would be.
+    text = str(part)
+    if len(text) > _MAX_PART_CHARS:
+        text = text[: _MAX_PART_CHARS - 3] + "..."
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
 def describe_validation_error(exc: ValidationError, *, source: str | None = None) -> str:
     """Render a pydantic error as ``field.path: problem`` lines, bounded in size.
 
@@ -21,7 +32,7 @@ def describe_validation_error(exc: ValidationError, *, source: str | None = None
     """
     lines = []
     for err in exc.errors(include_url=False, include_input=False)[:_MAX_REPORTED]:
-        where = ".".join(str(part) for part in err["loc"]) or "(root)"
+        where = ".".join(_location_part(part) for part in err["loc"]) or "(root)"
         msg = err["msg"]
         if err["type"] == "union_tag_invalid":
             # pydantic quotes the offending tag, which is input; name the choices only.

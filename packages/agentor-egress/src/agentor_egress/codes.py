@@ -22,7 +22,8 @@ class EgressCode(StrEnum):
     BUDGET_EXHAUSTED = "egress.budget_exhausted"
     """The grant allows no HTTP requests at all (``limits.http_requests == 0``)."""
     HEADER_DENIED = "egress.header_denied"
-    """The tool set a header the guard owns (Host, Content-Length, Connection, ...)."""
+    """The tool set a header the guard owns (Host, Content-Length, Connection, ...),
+    or a header value outside ASCII."""
     RESOLUTION_FAILED = "egress.resolution_failed"
     """The host name did not resolve."""
     ADDRESS_DENIED = "egress.address_denied"

@@ -205,6 +205,13 @@ class HttpEgressGuard:
                     f"the {name} header is set by the egress guard, not by tools",
                     f"leave {name} out of the request",
                 )
+            if not value.isascii():
+                # httpx encodes header values as ASCII and would raise mid-send.
+                raise _error(
+                    EgressCode.HEADER_DENIED,
+                    f"the {name} header value holds characters outside ASCII",
+                    "percent-encode or base64-encode the value",
+                )
             if lowered not in _REPLACED_HEADERS:
                 templates.append((name, value))
         if "{{secret:" in request.url:
@@ -216,7 +223,9 @@ class HttpEgressGuard:
         redactor = self._redactor()
         if redactor:
             leaked = set(redactor.find(request.url)) | set(redactor.find(request.body))
-            for _, value in templates:
+            for name, value in templates:
+                # Names too: a header name is as good a channel out as its value.
+                leaked.update(redactor.find(name))
                 leaked.update(redactor.find(value))
             if leaked:
                 raise _error(

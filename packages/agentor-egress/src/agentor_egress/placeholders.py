@@ -74,11 +74,13 @@ def substitute_header(
 
     def fill(match: re.Match[str]) -> str:
         secret = _value(match.group(1), target, grant, store)
-        if any(c in _HEADER_UNSAFE for c in secret):
+        # Never quote the value: an encoding error would name its characters.
+        if not secret.isascii() or any(c in _HEADER_UNSAFE for c in secret):
             raise AgentorError(
                 EgressCode.SECRET_PLACEMENT,
-                f"secret {match.group(1)} holds a line break or NUL and cannot go in a header",
-                hint="store the value without line breaks",
+                f"secret {match.group(1)} holds a line break, NUL or a non-ASCII character "
+                "and cannot go in a header",
+                hint="store the value as ASCII without line breaks (base64 for other bytes)",
             )
         return secret
 

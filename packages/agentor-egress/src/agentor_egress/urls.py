@@ -160,7 +160,9 @@ def _check_path(path: str) -> str:
     decoded = unquote_to_bytes(path).decode("utf-8", "replace")
     if "\\" in decoded or "\x00" in decoded:
         raise _invalid("the path holds a backslash or NUL, even if percent-encoded")
-    if any(segment in {".", ".."} for segment in decoded.split("/")):
+    # A segment is judged without its ";" parameters: Tomcat, Jetty and Spring
+    # read "..;x" as "..", which would step out of a granted path prefix.
+    if any(segment.split(";", 1)[0] in {".", ".."} for segment in decoded.split("/")):
         raise _invalid(
             "the path holds '.' or '..' segments, even if percent-encoded",
             hint="send the path already resolved, e.g. /a/c rather than /a/b/../c",

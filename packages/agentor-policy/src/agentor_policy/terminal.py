@@ -19,9 +19,9 @@ from typing import Final, TextIO
 from agentor_core.decisions import ApprovalRequest, ApprovalResponse
 
 MAX_ANSWER_CHARS: Final = 256
-_UNPRINTABLE: Final = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]"
-)
+# Line breaks and tabs too: each field is one line, so a summary holding a
+# newline could draw a forged "call:" line below the real one.
+_UNPRINTABLE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 def _visible(text: str) -> str:

@@ -143,7 +143,8 @@ class EncryptedFileStore:
 
     ``passphrase`` defaults to the ``AGENTOR_SECRETS_PASSPHRASE`` environment
     variable. The key is derived once per salt and kept in memory for the life
-    of the object; the passphrase itself is not kept.
+    of the object, and so is the passphrase (a file rewritten by another process
+    under a new salt needs its key derived again).
     """
 
     def __init__(

@@ -7,6 +7,7 @@ number when anything was altered, removed, reordered or rolled back.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -248,12 +249,32 @@ def export(log: Path | None, fmt: str, out: Path | None, as_json: bool) -> None:
         count = export_jsonl(source, sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return
-    with out.open("xb") as handle:
-        count = export_jsonl(source, handle)
+    try:
+        handle = out.open("xb")
+    except OSError as exc:
+        raise _export_failed(out, exc) from None
+    try:
+        with handle:
+            count = export_jsonl(source, handle)
+    except (AgentorError, OSError) as exc:
+        # Never leave a partial export that looks like a (short) log.
+        with contextlib.suppress(OSError):
+            out.unlink()
+        if isinstance(exc, AgentorError):
+            raise
+        raise _export_failed(out, exc) from None
     if as_json:
         emit_json({"ok": True, "format": fmt, "events": count, "out": str(out)})
     else:
         stdout().print(Text(f"exported {count} events to {out}"))
+
+
+def _export_failed(out: Path, exc: OSError) -> AgentorError:
+    return AgentorError(
+        AuditCode.EXPORT_FAILED,
+        f"cannot write the export to {out}: {exc.strerror or type(exc).__name__}",
+        hint="name a new file with --out: an export never overwrites one",
+    )
 
 
 @audit.command(name="import")
