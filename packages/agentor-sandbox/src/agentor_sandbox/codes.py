@@ -44,3 +44,5 @@ class SandboxCode(StrEnum):
     """The host failed in a way it did not foresee; the call was refused."""
     COMPONENT_MISMATCH = "sandbox.component_mismatch"
     """The call names a component hash other than the loaded tool's (approval bound elsewhere)."""
+    CLOSED = "sandbox.closed"
+    """The runtime was closed: its deadline ticker is stopped, so it runs nothing more."""

@@ -79,13 +79,22 @@ def read_wasm(path: Path) -> bytes:
                 f"{path.name} is {size} bytes; the limit is {MAX_WASM_BYTES}",
                 hint="a tool this large is refused; build a smaller one",
             )
-        return path.read_bytes()
+        # A bounded read: stat says 0 for pipes and devices, and a file may grow.
+        with path.open("rb") as handle:
+            data = handle.read(MAX_WASM_BYTES + 1)
     except OSError as exc:
         raise AgentorError(
             SandboxCode.LOAD_FAILED,
             f"cannot read {path}: {exc.strerror or exc}",
             hint="check the path and its permissions",
         ) from None
+    if len(data) > MAX_WASM_BYTES:
+        raise AgentorError(
+            SandboxCode.LOAD_FAILED,
+            f"{path.name} is over the {MAX_WASM_BYTES}-byte limit",
+            hint="a tool this large is refused; build a smaller one",
+        )
+    return data
 
 
 def _load_error(source: str, exc: Exception) -> AgentorError:

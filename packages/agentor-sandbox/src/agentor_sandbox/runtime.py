@@ -42,6 +42,10 @@ _log = logging.getLogger(__name__)
 DEFAULT_POOL_SIZE: Final = 2
 STREAM_DRAIN_SECONDS: Final = 5.0
 MAX_POOL_KEYS: Final = 32
+MAX_MEMORIES: Final = 1
+"""Linear memories per call (a componentize-py component and a WASI module use one)."""
+MAX_TABLES: Final = 2
+"""Tables per call; ``table_elements`` bounds each, so a call holds at most twice that."""
 # A tool's own code, lower snake case; dotted codes pass through too, since a
 # tool may forward a host refusal it received (e.g. egress.destination_denied).
 _TOOL_CODE_RE: Final = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
@@ -93,7 +97,13 @@ def _classify_instantiate(exc: Exception) -> AgentorError:
         ("instance", SandboxCode.INSTANCES_EXHAUSTED),
     ):
         if needle in reason and ("limit" in reason or "exceeds" in reason):
-            return AgentorError(code, f"instantiation refused: {reason}", hint=_LIMIT_HINT)
+            hint = (
+                f"the sandbox allows {MAX_MEMORIES} memory and {MAX_TABLES} tables per call, "
+                "whatever the grant; rebuild the tool with fewer"
+                if "count too high" in reason
+                else _LIMIT_HINT
+            )
+            return AgentorError(code, f"instantiation refused: {reason}", hint=hint)
     if "fuel" in reason:
         return AgentorError(SandboxCode.FUEL_EXHAUSTED, reason, hint=_LIMIT_HINT)
     return AgentorError(
@@ -341,10 +351,16 @@ class SandboxRuntime:
     def _new_store(self, grant: Capabilities) -> wasmtime.Store:
         store = wasmtime.Store(self._engine)
         limits = grant.limits
+        # wasmtime applies memory_size and table_elements to each memory and table,
+        # and allows thousands of each: without a count, many small ones would add
+        # up far past the grant. One memory makes memory_bytes the call's total;
+        # tables are capped at the two a componentize-py component needs.
         store.set_limits(
             memory_size=limits.memory_bytes,
             table_elements=limits.table_elements,
             instances=limits.instances,
+            tables=MAX_TABLES,
+            memories=MAX_MEMORIES,
         )
         store.set_fuel(limits.fuel)
         store.set_epoch_deadline(deadline_ticks(limits.deadline_ms))
@@ -465,6 +481,13 @@ class SandboxRuntime:
         return await loop.run_in_executor(self._executor, self.invoke, call, grant)
 
     def _invoke(self, call: ToolCall, grant: Capabilities) -> ToolResult:
+        if self._closed:
+            # The epoch ticker is stopped: a call now would run with no deadline.
+            raise AgentorError(
+                SandboxCode.CLOSED,
+                "the sandbox runtime is closed",
+                hint="create a new SandboxRuntime for further calls",
+            )
         tool = self._tools.get(call.tool)
         if tool is None:
             raise AgentorError(

@@ -41,7 +41,30 @@ def admit(
     ``toolkit.signature_invalid``, ``toolkit.untrusted_key``,
     ``toolkit.manifest_mismatch`` or ``toolkit.capabilities_exceed_grant``.
     """
-    data = read_bounded(component)
+    return admit_bytes(
+        read_bounded(component),
+        component,
+        grant,
+        trust=trust,
+        require_signature=require_signature,
+        described=described,
+    )
+
+
+def admit_bytes(
+    data: bytes,
+    component: Path,
+    grant: Capabilities | None = None,
+    *,
+    trust: TrustStore | None = None,
+    require_signature: bool = True,
+    described: Manifest | None = None,
+) -> Admission:
+    """:func:`admit` for bytes already read from ``component`` (its signature sits beside it).
+
+    Hand the sandbox these same bytes: reading the path again would run
+    whatever is there by then, not what was checked.
+    """
     sig_path = signature_path(component)
     signer = None
     if sig_path.is_file() or require_signature:

@@ -13,6 +13,7 @@ from typing import Final
 
 from agentor_core.errors import AgentorError
 from agentor_toolkit.errors import ToolkitCode
+from agentor_toolkit.files import read_at_most
 from agentor_toolkit.manifest import SECTION_NAME, Manifest, parse_manifest_json
 
 MAGIC: Final = b"\x00asm"
@@ -118,9 +119,12 @@ def read_bounded(path: Path) -> bytes:
         size = path.stat().st_size
         if size > MAX_COMPONENT_BYTES:
             raise _invalid(f"{path} is {size} bytes, over the {MAX_COMPONENT_BYTES}-byte limit")
-        return path.read_bytes()
+        data = read_at_most(path, MAX_COMPONENT_BYTES)
     except OSError as exc:
         raise _invalid(f"cannot read {path}: {exc.strerror}") from None
+    if len(data) > MAX_COMPONENT_BYTES:
+        raise _invalid(f"{path} is over the {MAX_COMPONENT_BYTES}-byte limit")
+    return data
 
 
 def sha256_file_bytes(data: bytes) -> str:

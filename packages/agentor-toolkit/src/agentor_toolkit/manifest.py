@@ -28,6 +28,7 @@ from agentor_core.errors import AgentorError
 from agentor_core.tools import ToolSpec
 from agentor_core.validation import describe_validation_error
 from agentor_toolkit.errors import ToolkitCode
+from agentor_toolkit.files import read_at_most
 
 SECTION_NAME: Final = "agentor-manifest"
 MAX_MANIFEST_BYTES: Final = 4 * 1024 * 1024
@@ -142,7 +143,7 @@ def parse_manifest_json(raw: bytes | str, *, source: str) -> Manifest:
 
 def load_tool_toml(path: Path) -> ToolToml:
     try:
-        raw = path.read_bytes()
+        raw = read_at_most(path, MAX_TOOL_TOML_BYTES)
     except OSError as exc:
         raise AgentorError(
             ToolkitCode.SOURCE_INVALID,

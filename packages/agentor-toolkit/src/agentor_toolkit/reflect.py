@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from pydantic import ValidationError
+
 from agentor_core.errors import AgentorError
 from agentor_core.tools import JSON_SCHEMA_2020_12, ToolSpec
 from agentor_toolkit.component import kind, read_bounded
@@ -57,6 +59,18 @@ _INT_RANGES: Final = {
     "S64": (-MAX_SAFE, MAX_SAFE),
 }
 _MAX_DEPTH: Final = 32
+_MAX_TYPE_NODES: Final = 10_000
+"""WIT types expanded per function. The binary names a type once and refers to it, so a
+few hundred bytes can describe a tuple of 100 000+ leaves; its schema would be as large."""
+
+
+class _Budget:
+    """Type nodes a function's schemas may still expand; shared by its parameters and result."""
+
+    __slots__ = ("left",)
+
+    def __init__(self) -> None:
+        self.left = _MAX_TYPE_NODES
 
 
 def _wasmtime() -> Any:
@@ -82,11 +96,17 @@ def _unsupported(where: str, what: str) -> AgentorError:
     )
 
 
-def wit_schema(ty: ValType, where: str, depth: int = 0) -> dict[str, Any]:
+def wit_schema(
+    ty: ValType, where: str, depth: int = 0, budget: _Budget | None = None
+) -> dict[str, Any]:
     """The JSON Schema of one WIT value type, per the table in this module's docstring."""
     wc = _wasmtime().component
     if depth > _MAX_DEPTH:
         raise _unsupported(where, f"types nested deeper than {_MAX_DEPTH}")
+    budget = budget if budget is not None else _Budget()
+    budget.left -= 1
+    if budget.left < 0:
+        raise _unsupported(where, f"types of more than {_MAX_TYPE_NODES} nodes")
     deeper = depth + 1
     name = type(ty).__name__
     if name in _INT_RANGES:
@@ -101,9 +121,11 @@ def wit_schema(ty: ValType, where: str, depth: int = 0) -> dict[str, Any]:
     if isinstance(ty, wc.String):
         return {"type": "string"}
     if isinstance(ty, wc.ListType):
-        return {"type": "array", "items": wit_schema(ty.element, f"{where}[]", deeper)}
+        return {"type": "array", "items": wit_schema(ty.element, f"{where}[]", deeper, budget)}
     if isinstance(ty, wc.TupleType):
-        elements = [wit_schema(t, f"{where}.{i}", deeper) for i, t in enumerate(ty.elements)]
+        elements = [
+            wit_schema(t, f"{where}.{i}", deeper, budget) for i, t in enumerate(ty.elements)
+        ]
         return {
             "type": "array",
             "prefixItems": elements,
@@ -115,21 +137,21 @@ def wit_schema(ty: ValType, where: str, depth: int = 0) -> dict[str, Any]:
         fields = ty.fields
         return {
             "type": "object",
-            "properties": {n: wit_schema(t, f"{where}.{n}", deeper) for n, t in fields},
+            "properties": {n: wit_schema(t, f"{where}.{n}", deeper, budget) for n, t in fields},
             "required": [n for n, _ in fields],
             "additionalProperties": False,
         }
     if isinstance(ty, wc.VariantType):
-        return {"oneOf": [_case(n, t, where, deeper) for n, t in ty.cases]}
+        return {"oneOf": [_case(n, t, where, deeper, budget) for n, t in ty.cases]}
     if isinstance(ty, wc.EnumType):
         return {"type": "string", "enum": list(ty.names)}
     if isinstance(ty, wc.OptionType):
-        return {"anyOf": [wit_schema(ty.payload, where, deeper), {"type": "null"}]}
+        return {"anyOf": [wit_schema(ty.payload, where, deeper, budget), {"type": "null"}]}
     if isinstance(ty, wc.ResultType):
         return {
             "oneOf": [
-                _case("ok", ty.ok, where, deeper, null=True),
-                _case("err", ty.err, where, deeper, null=True),
+                _case("ok", ty.ok, where, deeper, budget, null=True),
+                _case("err", ty.err, where, deeper, budget, null=True),
             ]
         }
     if isinstance(ty, wc.FlagsType):
@@ -139,14 +161,20 @@ def wit_schema(ty: ValType, where: str, depth: int = 0) -> dict[str, Any]:
 
 
 def _case(
-    name: str, payload: ValType | None, where: str, depth: int, *, null: bool = False
+    name: str,
+    payload: ValType | None,
+    where: str,
+    depth: int,
+    budget: _Budget,
+    *,
+    null: bool = False,
 ) -> dict[str, Any]:
     if payload is None:
         if not null:
             return {"const": name}
         inner: dict[str, Any] = {"type": "null"}
     else:
-        inner = wit_schema(payload, f"{where}.{name}", depth)
+        inner = wit_schema(payload, f"{where}.{name}", depth, budget)
     return {
         "type": "object",
         "properties": {name: inner},
@@ -164,8 +192,10 @@ def _tool_name(prefix: str, name: str) -> str:
 
 def _func_spec(tool_name: str, func: Any) -> ToolSpec:
     where = f"function {tool_name!r}"
+    budget = _Budget()
     properties = {
-        param: wit_schema(ty, f"{where}, parameter {param!r}") for param, ty in func.params
+        param: wit_schema(ty, f"{where}, parameter {param!r}", budget=budget)
+        for param, ty in func.params
     }
     result = func.result
     output = None
@@ -173,21 +203,27 @@ def _func_spec(tool_name: str, func: Any) -> ToolSpec:
         output = {
             "$schema": JSON_SCHEMA_2020_12,
             "type": "object",
-            "properties": {"result": wit_schema(result, f"{where}, result")},
+            "properties": {"result": wit_schema(result, f"{where}, result", budget=budget)},
             "required": ["result"],
         }
-    return ToolSpec(
-        name=tool_name,
-        description=f"WIT export {tool_name} (reflected from the component's types)",
-        input_schema={
-            "$schema": JSON_SCHEMA_2020_12,
-            "type": "object",
-            "properties": properties,
-            "required": list(properties),
-            "additionalProperties": False,
-        },
-        output_schema=output,
-    )
+    try:
+        return ToolSpec(
+            name=tool_name,
+            description=f"WIT export {tool_name} (reflected from the component's types)",
+            input_schema={
+                "$schema": JSON_SCHEMA_2020_12,
+                "type": "object",
+                "properties": properties,
+                "required": list(properties),
+                "additionalProperties": False,
+            },
+            output_schema=output,
+        )
+    except ValidationError:
+        # E.g. a dozen enums of 10 000 cases each: past the bounds a tool schema may have.
+        raise _unsupported(
+            where, "types whose schema is larger than a tool schema may be"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from agentor_core.paths import config_dir
 from agentor_core.validation import describe_validation_error
 from agentor_toolkit.component import embedded_manifest, read_bounded
 from agentor_toolkit.errors import ToolkitCode
+from agentor_toolkit.files import read_at_most
 from agentor_toolkit.manifest import Manifest
 
 PURPOSE: Final = "agentor-tool-signature/1"
@@ -97,11 +98,14 @@ def _read_small(path: Path, limit: int, code: ToolkitCode) -> bytes:
     try:
         if path.stat().st_size > limit:
             raise AgentorError(code, f"{path} is larger than {limit} bytes", hint="check the file")
-        return path.read_bytes()
+        data = read_at_most(path, limit)
     except OSError as exc:
         raise AgentorError(
             code, f"cannot read {path}: {exc.strerror}", hint="check the path"
         ) from None
+    if len(data) > limit:
+        raise AgentorError(code, f"{path} is larger than {limit} bytes", hint="check the file")
+    return data
 
 
 def keygen(private_path: Path, *, force: bool = False) -> tuple[Path, Path, str]:
@@ -121,9 +125,20 @@ def keygen(private_path: Path, *, force: bool = False) -> tuple[Path, Path, str]
         serialization.NoEncryption(),
     )
     private_path.parent.mkdir(parents=True, exist_ok=True)
-    # Created 0600 from the start: never a moment when others could read it.
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    fd = os.open(private_path, flags, 0o600)
+    # Created 0600 from the start: never a moment when others could read it. A
+    # file being replaced is removed first: truncating it would keep its mode
+    # (perhaps 0644), and a symlink would be written through to its target.
+    if force:
+        private_path.unlink(missing_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    try:
+        fd = os.open(private_path, flags, 0o600)
+    except FileExistsError:  # appeared since the check, or a dangling symlink
+        raise AgentorError(
+            ToolkitCode.KEY_EXISTS,
+            f"{private_path} already exists",
+            hint="choose another path, or pass --force to replace it",
+        ) from None
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
     public = private.public_key()

@@ -21,7 +21,8 @@ from agentor_core.interfaces import EgressGuard, SecretStore
 from agentor_core.tools import ToolCall
 from agentor_core.validation import parse_untrusted_json
 from agentor_sandbox import CompileProgress, SandboxRuntime, Stage
-from agentor_toolkit.admission import admit
+from agentor_toolkit.admission import admit_bytes
+from agentor_toolkit.component import read_bounded
 from agentor_toolkit.signing import signature_path
 
 MAX_ARGS_BYTES: Final = 1024 * 1024
@@ -65,7 +66,8 @@ def _grant(path: Path | None) -> Capabilities:
     if path is None:
         return Capabilities()
     try:
-        raw = path.read_bytes()[: MAX_GRANT_BYTES + 1]
+        with path.open("rb") as handle:  # bounded: never the whole of a pipe or device
+            raw = handle.read(MAX_GRANT_BYTES + 1)
     except OSError as exc:
         raise AgentorError(
             CoreCode.INVALID_INPUT,
@@ -142,10 +144,16 @@ def call(
     """Run tool NAME from WASM once, in a fresh sandbox limited to the grant; print the result."""
     arguments = _arguments(args_json)
     grant = _grant(grant_file)
+    checked: bytes | None = None
     if require_signed or signature_path(wasm).is_file():
         # Before any byte of it is compiled: a tampered or unsigned component
         # never reaches the sandbox, and one asking beyond the grant is refused.
-        admit(wasm, grant, trust=trust_store(trust), require_signature=require_signed)
+        # Read once: the sandbox gets the bytes that were checked, never a
+        # second read of a path someone may have swapped in between.
+        checked = read_bounded(wasm)
+        admit_bytes(
+            checked, wasm, grant, trust=trust_store(trust), require_signature=require_signed
+        )
     progress = _CompileStatus(stderr(), quiet=as_json)
     runtime = SandboxRuntime(
         egress_guard=_optional(EgressGuard),
@@ -155,7 +163,10 @@ def call(
     )
     try:
         try:
-            specs = runtime.load(wasm)
+            if checked is None:
+                specs = runtime.load(wasm)
+            else:
+                specs = runtime.load_bytes(checked, source=wasm.name, default_name=wasm.stem)
         finally:
             progress.stop()
         names = [spec.name for spec in specs]

@@ -172,6 +172,13 @@ def verify_command(
     )
 
 
+def _shown(text: str, style: str = "") -> Text:
+    """One line of untrusted text, inert: no markup, and control characters (terminal
+    escapes among them) shown as U+FFFD."""
+    line = text.split("\n", maxsplit=1)[0]
+    return Text("".join(ch if ch.isprintable() else "\ufffd" for ch in line), style)
+
+
 @click.command("inspect")
 @click.argument("component", type=_EXISTING)
 @click.option(
@@ -208,14 +215,15 @@ def inspect_command(component: Path, trust: tuple[Path, ...], as_json: bool) -> 
     table.add_column("description")
     for tool in document["tools"]:
         params = ", ".join(sorted(tool["input_schema"].get("properties", {})))
-        table.add_row(tool["name"], params, tool["description"].split("\n")[0])
+        # Text, never markup strings: every cell comes from the component.
+        table.add_row(*(_shown(cell) for cell in (tool["name"], params, tool["description"])))
     console.print(table)
     requests = (
         json.dumps(document["requests"], sort_keys=True) if document["requests"] else "nothing"
     )
     console.print(Text(f"requests: {requests}"))
-    console.print(Text(f"imports: {', '.join(found.imports)}", "dim"))
-    console.print(Text(f"exports: {', '.join(found.exports)}", "dim"))
+    console.print(_shown(f"imports: {', '.join(found.imports)}", "dim"))
+    console.print(_shown(f"exports: {', '.join(found.exports)}", "dim"))
 
 
 COMMANDS = (build_command, keygen_command, sign_command, verify_command, inspect_command)
