@@ -102,3 +102,17 @@ def test_malformed_code_still_reported(as_json: bool, dirs: dict[str, Path]) -> 
         assert json.loads(result.stdout)["error"]["code"] == "core.invalid_input"
     else:
         assert "[core.invalid_input] message (malformed error code 'Not A Code')" in result.stderr
+
+
+def test_error_message_control_characters_never_reach_the_terminal() -> None:
+    @click.command()
+    @json_option
+    @handles_errors
+    def hostile(as_json: bool) -> None:
+        raise AgentorError("tool.failed", "bad \x1b[2J\x1b]0;pwned\x07 news", hint="\x1b[31mred")
+
+    result = CliRunner().invoke(hostile, [])
+    assert result.exit_code == 1
+    assert "\x1b" not in result.stderr
+    assert "\x07" not in result.stderr
+    assert "bad" in result.stderr

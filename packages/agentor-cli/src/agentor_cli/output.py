@@ -29,6 +29,14 @@ def stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def inert(text: str, style: str = "", *, one_line: bool = False) -> Text:
+    """Untrusted text made harmless to print: no markup, and control characters
+    (terminal escapes among them) shown as U+FFFD. Newlines survive unless ``one_line``."""
+    if one_line:
+        text = text.split("\n", maxsplit=1)[0]
+    return Text("".join(ch if ch.isprintable() or ch == "\n" else "\ufffd" for ch in text), style)
+
+
 def emit_json(document: Any) -> None:
     click.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
 
@@ -48,9 +56,11 @@ def fail(error: AgentorError, *, as_json: bool) -> None:
     else:
         # Text objects, not markup strings: messages may quote hostile input.
         console = stderr()
-        console.print(Text.assemble(("error", "bold red"), f" [{error.code}] {error.message}"))
+        console.print(
+            Text.assemble(("error", "bold red"), inert(f" [{error.code}] {error.message}"))
+        )
         if error.hint:
-            console.print(Text.assemble(("what to do: ", "bold"), error.hint))
+            console.print(Text.assemble(("what to do: ", "bold"), inert(error.hint)))
     sys.exit(EXIT_FAILED)
 
 

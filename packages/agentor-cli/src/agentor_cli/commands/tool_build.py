@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agentor_cli.commands.trust import trust_store
-from agentor_cli.output import emit_json, handles_errors, json_option, stderr, stdout
+from agentor_cli.output import emit_json, handles_errors, inert, json_option, stderr, stdout
 from agentor_core import discovery
 from agentor_core.errors import AgentorError
 from agentor_core.interfaces import ToolRuntime
@@ -173,10 +173,8 @@ def verify_command(
 
 
 def _shown(text: str, style: str = "") -> Text:
-    """One line of untrusted text, inert: no markup, and control characters (terminal
-    escapes among them) shown as U+FFFD."""
-    line = text.split("\n", maxsplit=1)[0]
-    return Text("".join(ch if ch.isprintable() else "\ufffd" for ch in line), style)
+    """One line of untrusted text, inert (see :func:`agentor_cli.output.inert`)."""
+    return inert(text, style, one_line=True)
 
 
 @click.command("inspect")
