@@ -243,3 +243,14 @@ def test_terminal_end_of_input_refuses() -> None:
     )
     assert not response.approved
     assert response.note == "no answer (end of input)"
+
+
+def test_summary_scrubs_known_secret_values() -> None:
+    from agentor_core.redaction import Redactor
+    from agentor_policy.approvals import summarize
+
+    call = ToolCall(id="c1", tool="mail.send", arguments={"body": "token sk-live-0123456789"})
+    shown = summarize(call, Redactor({"API_TOKEN": "sk-live-0123456789"}))
+    assert "sk-live-0123456789" not in shown
+    assert "mail.send" in shown
+    assert "sk-live-0123456789" in summarize(call)  # without a redactor nothing is hidden

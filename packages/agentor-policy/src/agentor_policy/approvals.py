@@ -17,6 +17,7 @@ from agentor_core.audit import AuditEvent, AuditEventType
 from agentor_core.canonical import canonical_json
 from agentor_core.decisions import ApprovalRequest, ApprovalResponse, Decision, PolicyContext
 from agentor_core.errors import AgentorError
+from agentor_core.redaction import Redactor
 from agentor_core.tools import ToolCall
 from agentor_policy.codes import PolicyCode
 
@@ -25,22 +26,33 @@ MAX_PENDING: Final = 10_000
 _TRUNCATED: Final = " …(truncated)"
 
 
-def summarize(call: ToolCall) -> str:
-    """The call as a person should read it: tool and canonical arguments, bounded."""
+def summarize(call: ToolCall, redactor: Redactor | None = None) -> str:
+    """The call as a person should read it: tool and canonical arguments, bounded.
+
+    With a ``redactor``, known secret values are scrubbed first: the summary is
+    shown on a screen and kept in the audit log, where no secret belongs.
+    """
     text = f"{call.tool} {canonical_json(call.arguments).decode('utf-8')}"
+    if redactor is not None:
+        text = redactor.scrub(text)
     if len(text) > MAX_SUMMARY_CHARS:
         text = text[: MAX_SUMMARY_CHARS - len(_TRUNCATED)] + _TRUNCATED
     return text
 
 
 def approval_request(
-    call: ToolCall, decision: Decision, *, now: datetime, ttl_seconds: int
+    call: ToolCall,
+    decision: Decision,
+    *,
+    now: datetime,
+    ttl_seconds: int,
+    redactor: Redactor | None = None,
 ) -> ApprovalRequest:
     """The question for an ``ask`` decision, valid for ``ttl_seconds`` from ``now``."""
     return ApprovalRequest(
         fingerprint=call.fingerprint(),
         tool=call.tool,
-        summary=summarize(call),
+        summary=summarize(call, redactor),
         rule_id=decision.rule_id,
         reason=decision.reason,
         expires_at=now + timedelta(seconds=ttl_seconds),
