@@ -324,3 +324,21 @@ def test_reader_maps_sqlite_errors_to_a_code(tmp_path: Path, signer: NoteSigner)
                 read()
             assert caught.value.code == "audit.log_unreadable"
             assert "cannot read" in caught.value.message
+
+
+def test_another_log_signed_by_the_same_key_is_refused_by_origin(
+    tmp_path: Path, signer: NoteSigner
+) -> None:
+    # One key signs two logs; the auditor names the one they were promised.
+    for name in ("prod", "staging"):
+        with AuditLog(tmp_path / f"{name}.db", signer, origin=f"example.com/{name}") as log:
+            log.append(event(0))
+    promised = "example.com/prod"
+    assert verify_path(tmp_path / "prod.db", signer.verifier, expected_origin=promised).ok
+    swapped = verify_path(tmp_path / "staging.db", signer.verifier, expected_origin=promised)
+    assert not swapped.ok
+    assert swapped.first_bad_sequence == 0
+    assert swapped.reason is not None
+    assert "example.com/staging" in swapped.reason
+    # Without the expectation the substituted log verifies: the option is what catches it.
+    assert verify_path(tmp_path / "staging.db", signer.verifier).ok

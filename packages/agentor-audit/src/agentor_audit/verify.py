@@ -372,8 +372,33 @@ def verify_jsonl(
     )
 
 
-def verify_path(path: Path, verifier: NoteVerifier, *, witness: Path | None = None) -> VerifyReport:
-    """Verify a store (SQLite) or an export (``.jsonl``), chosen by the file's first bytes."""
+def verify_path(
+    path: Path,
+    verifier: NoteVerifier,
+    *,
+    witness: Path | None = None,
+    expected_origin: str | None = None,
+) -> VerifyReport:
+    """Verify a store (SQLite) or an export (``.jsonl``), chosen by the file's first bytes.
+
+    ``expected_origin`` names the log the auditor was promised. Without it, a log
+    signed by the same key for another origin (another deployment, a test run)
+    would verify as intact in its place.
+    """
+    report = _verify_any(path, verifier, witness=witness)
+    if expected_origin is not None and report.origin != expected_origin:
+        return report.model_copy(
+            update={
+                "ok": False,
+                "first_bad_sequence": 0,
+                "problem": Problem.CHECKPOINT_ORIGIN,
+                "reason": f"this is log {report.origin!r}, not the expected {expected_origin!r}",
+            }
+        )
+    return report
+
+
+def _verify_any(path: Path, verifier: NoteVerifier, *, witness: Path | None) -> VerifyReport:
     try:
         with path.open("rb") as handle:
             magic = handle.read(16)

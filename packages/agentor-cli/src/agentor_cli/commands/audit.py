@@ -92,11 +92,23 @@ def keygen(out: Path, name: str, as_json: bool) -> None:
 @click.option(
     "--strict", is_flag=True, help="Also fail when events after the last checkpoint are unsigned."
 )
+@click.option(
+    "--origin",
+    "expected_origin",
+    help="The log's expected origin line; refuses another log signed by the same key.",
+)
 @json_option
 @handles_errors
-def verify(log: Path, key: Path, witness: Path | None, strict: bool, as_json: bool) -> None:
+def verify(
+    log: Path,
+    key: Path,
+    witness: Path | None,
+    strict: bool,
+    expected_origin: str | None,
+    as_json: bool,
+) -> None:
     """Recompute every leaf, the Merkle tree and every checkpoint; report the first bad sequence."""
-    report = verify_path(log, load_verifier(key), witness=witness)
+    report = verify_path(log, load_verifier(key), witness=witness, expected_origin=expected_origin)
     failed = not report.ok or (strict and report.unattested > 0)
     if as_json:
         emit_json({**report.model_dump(mode="json"), "ok": not failed})
