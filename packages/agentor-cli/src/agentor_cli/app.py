@@ -7,6 +7,7 @@ import click
 from agentor_cli.commands.audit import audit
 from agentor_cli.commands.doctor import doctor
 from agentor_cli.commands.policy import policy
+from agentor_cli.commands.run import run
 from agentor_cli.commands.secret import secret
 from agentor_cli.commands.serve import serve
 from agentor_cli.commands.tool import tool
@@ -43,6 +44,7 @@ cli.add_command(policy)
 cli.add_command(secret)
 cli.add_command(tool)
 cli.add_command(serve)
+cli.add_command(run)
 
 
 def main() -> None:

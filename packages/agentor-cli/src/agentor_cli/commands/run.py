@@ -1,0 +1,217 @@
+"""``agentor run AGENT.toml "task"``: every proposal of the agent passes policy, approval, audit.
+
+The tools, policy and audit log are composed exactly as for ``agentor serve``
+(its ``build``), from the agent's ``toolbox`` file, ``--config``, or the
+embedded defaults. The model comes from ``--model``, the agent's ``[model]``
+table or ``AGENTOR_MODEL``; with none of them it says how to configure one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.text import Text
+
+from agentor_cli.output import EXIT_FAILED, emit_json, handles_errors, json_option, stderr
+from agentor_core.capabilities import Capabilities
+from agentor_core.errors import AgentorError
+from agentor_core.interfaces import LlmProvider
+from agentor_core.tools import ToolCall, ToolResult, ToolSpec
+
+if TYPE_CHECKING:
+    from agentor_cli.commands.serve import Served
+    from agentor_runtime import LoadedAgent, RunEvent, RunResult
+
+
+class _ServedTools:
+    """The sandbox runtime, offering the tools with the toolbox's descriptions and schemas."""
+
+    def __init__(self, served: Served) -> None:
+        self._served = served
+
+    def list_tools(self) -> Sequence[ToolSpec]:
+        return list(self._served.bridge.specs().values())
+
+    def invoke(self, call: ToolCall, grant: Capabilities) -> ToolResult:
+        return self._served.runtime.invoke(call, grant)
+
+    async def invoke_async(self, call: ToolCall, grant: Capabilities) -> ToolResult:
+        return await self._served.runtime.invoke_async(call, grant)
+
+    def component_hash(self, name: str) -> str | None:
+        return self._served.runtime.component_hash(name)
+
+
+def _provider(loaded: LoadedAgent, model_option: str | None) -> tuple[LlmProvider, str]:
+    from agentor_llm import (  # noqa: PLC0415 - only this command needs the providers
+        ENV_MODEL,
+        HOW_TO_CONFIGURE,
+        LlmCode,
+        model_from_env,
+        parse_model_config,
+        provider_from_config,
+    )
+
+    if model_option is not None:
+        config = model_from_env({ENV_MODEL: model_option})
+        base = Path.cwd()
+    elif loaded.model is not None:
+        config = parse_model_config(loaded.model, source=str(loaded.path))
+        base = loaded.path.parent
+    else:
+        config = model_from_env()
+        base = Path.cwd()
+    if config is None:
+        raise AgentorError(
+            LlmCode.NOT_CONFIGURED,
+            f"no model is configured for the agent {loaded.agent.name!r}",
+            hint=HOW_TO_CONFIGURE,
+        )
+    provider = provider_from_config(config, base_dir=base, environ=os.environ)
+    return provider, config.name
+
+
+class _Printer:
+    """Streams the answer to stdout and the calls and decisions to stderr (escaped)."""
+
+    def __init__(self, *, quiet: bool) -> None:
+        self.quiet = quiet
+        self.err = stderr()
+        self.streamed = False
+
+    def __call__(self, event: RunEvent) -> None:
+        if self.quiet:
+            return
+        kind = event.kind.value
+        if kind == "text":
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+            self.streamed = True
+            return
+        if self.streamed:
+            sys.stdout.write("\n")
+            self.streamed = False
+        if kind == "proposed":
+            untrusted = sorted(k for k, v in (event.labels or {}).items() if not v.is_trusted)
+            args = json.dumps(event.arguments or {}, ensure_ascii=False)[:300]
+            note = f"  (untrusted: {', '.join(untrusted)})" if untrusted else ""
+            self.err.print(Text(f"→ {event.agent}: {event.tool} {args}{note}", style="cyan"))
+        elif kind == "decided":
+            style = {"allow": "green", "ask": "yellow", "deny": "red"}[event.verdict or "deny"]
+            self.err.print(Text(f"  {event.verdict}: {event.rule_id}: {event.reason}", style=style))
+        elif kind == "result":
+            self.err.print(Text(f"  result: {event.outcome}", style="dim"))
+        elif kind == "handoff":
+            self.err.print(Text(f"⇢ {event.agent} hands off to {event.tool}", style="magenta"))
+
+
+def _summary_lines(result: RunResult) -> list[str]:
+    summary = result.summary()
+    decisions = summary["decisions"]
+    audit = summary["audit"]
+    audit_range = (
+        f"#{audit['first']}..#{audit['last']}" if audit["first"] is not None else "no events"
+    )
+    return [
+        f"run {summary['run_id']}  agent {summary['agent']}  stop: {summary['stop_reason']}",
+        (
+            f"steps {summary['steps']}  tool calls {summary['tool_calls']}  tokens "
+            f"{summary['tokens']['input']} in / {summary['tokens']['output']} out  "
+            f"{summary['wall_time_s']} s"
+        ),
+        (
+            f"decisions: {decisions['allow']} allowed, {decisions['ask']} asked "
+            f"({summary['approvals_granted']} approved), {decisions['deny']} denied"
+        ),
+        f"audit log {audit_range}   answer trust: {summary['answer_trust']}",
+    ]
+
+
+@click.command("run")
+@click.argument("agent_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("task")
+@click.option("--model", "model_option", default=None, help="provider:model, e.g. ollama:llama3.2")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="agentor.toml (tools, policy, audit). Default: the agent's toolbox, else the embedded.",
+)
+@click.option("--no-stream", is_flag=True, help="Ask the model for whole answers.")
+@json_option
+@handles_errors
+def run(
+    *,
+    agent_file: Path,
+    task: str,
+    model_option: str | None,
+    config_path: Path | None,
+    no_stream: bool,
+    as_json: bool,
+) -> None:
+    """Run an agent on TASK: the model proposes, the policy decides, the sandbox runs, all audited.
+
+    Approvals the policy asks for are asked here, in the terminal.
+    """
+    from agentor_cli.commands.serve import build  # noqa: PLC0415
+    from agentor_policy import PolicyHolder, terminal_channel  # noqa: PLC0415
+    from agentor_runtime import Runner, load_agent  # noqa: PLC0415
+
+    loaded = load_agent(agent_file)
+    provider, _name = _provider(loaded, model_option)
+    served = build(config_path or loaded.toolbox)
+    try:
+        policy = PolicyHolder.from_file(served.config.resolve(served.config.config.policy.file))
+        printer = _Printer(quiet=as_json)
+        runner = Runner(
+            provider=provider,
+            tools=_ServedTools(served),
+            policy=policy,
+            audit=served.audit,
+            approvals=terminal_channel(),
+            on_event=printer,
+            stream=not no_stream,
+        )
+        result = asyncio.run(runner.run(loaded.agent, task))
+    finally:
+        served.close()
+    if printer.streamed:
+        sys.stdout.write("\n")
+    _report(result, as_json=as_json, streamed=not no_stream)
+
+
+def _report(result: RunResult, *, as_json: bool, streamed: bool) -> None:
+    if as_json:
+        emit_json(
+            {
+                "ok": result.finished,
+                "answer": result.answer,
+                "error": result.error.model_dump(mode="json") if result.error else None,
+                "summary": result.summary(),
+                "decisions": [d.model_dump(mode="json") for d in result.decisions],
+            }
+        )
+        if not result.finished:
+            sys.exit(EXIT_FAILED)
+        return
+    if not streamed and result.answer:
+        click.echo(result.answer)
+    console = stderr()
+    for line in _summary_lines(result):
+        console.print(Text(line, style="dim"))
+    if result.error is not None:
+        raise AgentorError(result.error.code, result.error.message, hint=result.error.hint)
+    if not result.finished:
+        raise AgentorError(
+            f"runtime.{result.stop_reason}",
+            f"the run stopped before a final answer: {result.stop_reason}",
+            hint="raise the [budget] limits in the agent file if the task needs more",
+        )

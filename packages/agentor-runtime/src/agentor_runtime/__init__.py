@@ -1,0 +1,35 @@
+"""agentor-runtime: the agent loop in which the model proposes and a deterministic host disposes."""
+
+from __future__ import annotations
+
+from agentor_runtime.__about__ import __version__
+from agentor_runtime.agent import Agent, AgentFile, Budget, LoadedAgent, load_agent
+from agentor_runtime.budget import BudgetTracker
+from agentor_runtime.codes import RuntimeCode, StopReason
+from agentor_runtime.delimit import delimit, result_text
+from agentor_runtime.events import DecisionRecord, EventKind, RunEvent, RunResult
+from agentor_runtime.provenance import Provenance, Segment, normalise
+from agentor_runtime.runner import Runner, summarize
+
+__all__ = [
+    "Agent",
+    "AgentFile",
+    "Budget",
+    "BudgetTracker",
+    "DecisionRecord",
+    "EventKind",
+    "LoadedAgent",
+    "Provenance",
+    "RunEvent",
+    "RunResult",
+    "Runner",
+    "RuntimeCode",
+    "Segment",
+    "StopReason",
+    "__version__",
+    "delimit",
+    "load_agent",
+    "normalise",
+    "result_text",
+    "summarize",
+]
