@@ -59,14 +59,24 @@ def parse_untrusted(model: type[M], data: Any, *, source: str | None = None) -> 
 
 
 def parse_untrusted_json(
-    model: type[M], raw: str | bytes, *, max_bytes: int, source: str | None = None
+    model: type[M],
+    raw: str | bytes,
+    *,
+    max_bytes: int,
+    source: str | None = None,
+    code: str = CoreCode.INVALID_INPUT,
+    hint: str = "correct the named fields and retry",
 ) -> M:
-    """Validate a JSON document into ``model``, refusing documents over ``max_bytes`` unread."""
+    """Validate a JSON document into ``model``, refusing documents over ``max_bytes`` unread.
+
+    ``code`` and ``hint`` let a distribution report the failure in its own terms
+    (``toolkit.manifest_invalid``…); the checks are the same for everyone.
+    """
     # A str is measured in UTF-8 bytes, not characters (up to 4 bytes each).
     size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
         raise AgentorError(
-            CoreCode.INVALID_INPUT,
+            code,
             f"{source + ': ' if source else ''}document of {size} bytes exceeds "
             f"the {max_bytes}-byte limit",
             hint="send a smaller document or raise the limit in the configuration",
@@ -74,8 +84,4 @@ def parse_untrusted_json(
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
-        raise AgentorError(
-            CoreCode.INVALID_INPUT,
-            describe_validation_error(exc, source=source),
-            hint="correct the named fields and retry",
-        ) from None
+        raise AgentorError(code, describe_validation_error(exc, source=source), hint=hint) from None

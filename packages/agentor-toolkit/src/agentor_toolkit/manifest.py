@@ -26,7 +26,7 @@ from agentor_core.canonical import canonical_json, sha256_hex
 from agentor_core.capabilities import Capabilities
 from agentor_core.errors import AgentorError
 from agentor_core.tools import ToolSpec
-from agentor_core.validation import describe_validation_error
+from agentor_core.validation import describe_validation_error, parse_untrusted_json
 from agentor_toolkit.errors import ToolkitCode
 from agentor_toolkit.files import read_at_most
 
@@ -124,21 +124,14 @@ def parse_manifest(data: Any, *, source: str) -> Manifest:
 
 def parse_manifest_json(raw: bytes | str, *, source: str) -> Manifest:
     """Validate a manifest document; pydantic's parser bounds nesting (no recursion errors)."""
-    size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
-    if size > MAX_MANIFEST_BYTES:
-        raise AgentorError(
-            ToolkitCode.MANIFEST_INVALID,
-            f"{source}: manifest of {size} bytes exceeds {MAX_MANIFEST_BYTES}",
-            hint="a manifest holds schemas, not data: make it smaller",
-        )
-    try:
-        return Manifest.model_validate_json(raw)
-    except ValidationError as exc:
-        raise AgentorError(
-            ToolkitCode.MANIFEST_INVALID,
-            describe_validation_error(exc, source=source),
-            hint="fix the tool's tool.toml or declare() call and build again",
-        ) from None
+    return parse_untrusted_json(
+        Manifest,
+        raw,
+        max_bytes=MAX_MANIFEST_BYTES,
+        source=source,
+        code=ToolkitCode.MANIFEST_INVALID,
+        hint="fix the tool's tool.toml or declare() call and build again",
+    )
 
 
 def load_tool_toml(path: Path) -> ToolToml:
