@@ -31,7 +31,7 @@ from agentor_core.llm import (
 )
 from agentor_llm.errors import LlmCode
 from agentor_llm.transport import HttpSettings, Sleep, Transport, decode_event_json, vendor_message
-from agentor_llm.wire import ToolNames, parse_arguments, proposal
+from agentor_llm.wire import ToolNames, finish_reason, parse_arguments, proposal
 
 API_VERSION: Final = "2023-06-01"
 _Str = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
@@ -88,12 +88,6 @@ _STOP = {
     "max_tokens": FinishReason.LENGTH,
     "refusal": FinishReason.CONTENT_FILTER,
 }
-
-
-def _finish(raw: str | None, has_calls: bool) -> FinishReason:
-    if has_calls:
-        return FinishReason.TOOL_CALLS
-    return _STOP.get(raw or "end_turn", FinishReason.STOP)
 
 
 def _invalid(what: str, exc: ValidationError) -> AgentorError:
@@ -162,7 +156,7 @@ class AnthropicProvider:
         )
         return ModelResponse(
             message=ChatMessage(role=Role.ASSISTANT, content=text, tool_calls=calls),
-            finish_reason=_finish(message.stop_reason, bool(calls)),
+            finish_reason=finish_reason(_STOP, message.stop_reason, has_calls=bool(calls)),
             usage=Usage(
                 input_tokens=message.usage.input_tokens or 0,
                 output_tokens=message.usage.output_tokens or 0,
@@ -274,7 +268,7 @@ class _StreamState:
             message=ChatMessage(
                 role=Role.ASSISTANT, content="".join(self.text), tool_calls=tuple(self.calls)
             ),
-            finish_reason=_finish(self.stop, bool(self.calls)),
+            finish_reason=finish_reason(_STOP, self.stop, has_calls=bool(self.calls)),
             usage=Usage(input_tokens=self.input_tokens, output_tokens=self.output_tokens),
         )
 

@@ -30,7 +30,7 @@ from agentor_core.llm import (
 )
 from agentor_llm.errors import LlmCode
 from agentor_llm.transport import HttpSettings, Sleep, Transport, decode_event_json
-from agentor_llm.wire import ToolNames, parse_arguments, proposal
+from agentor_llm.wire import ToolNames, finish_reason, parse_arguments, proposal
 
 _Str = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 
@@ -86,13 +86,6 @@ _FINISH = {
     "length": FinishReason.LENGTH,
     "content_filter": FinishReason.CONTENT_FILTER,
 }
-
-
-def _finish(raw: str | None, has_calls: bool) -> FinishReason:
-    # Several compatible servers answer "stop" with tool calls present: the calls win.
-    if has_calls:
-        return FinishReason.TOOL_CALLS
-    return _FINISH.get(raw or "stop", FinishReason.STOP)
 
 
 def _usage(raw: _Usage | None) -> Usage:
@@ -176,7 +169,7 @@ class OpenAIChatProvider:
                 content=message.content or message.refusal or "",
                 tool_calls=calls,
             ),
-            finish_reason=_finish(choice.finish_reason, bool(calls)),
+            finish_reason=finish_reason(_FINISH, choice.finish_reason, has_calls=bool(calls)),
             usage=_usage(completion.usage),
         )
 
@@ -242,7 +235,7 @@ class OpenAIChatProvider:
                 message=ChatMessage(
                     role=Role.ASSISTANT, content="".join(text), tool_calls=tuple(calls)
                 ),
-                finish_reason=_finish(finish, bool(calls)),
+                finish_reason=finish_reason(_FINISH, finish, has_calls=bool(calls)),
                 usage=_usage(usage),
             )
         )

@@ -1,4 +1,5 @@
-"""What both vendors share: tool names on the wire, and argument text as a bounded object."""
+"""What both vendors share: tool names on the wire, argument text as a bounded object,
+and how a stop reason becomes a :class:`FinishReason`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from agentor_core.bounds import JsonBoundsError, Name, check_json
 from agentor_core.errors import AgentorError
-from agentor_core.llm import ToolCallProposal
+from agentor_core.llm import FinishReason, ToolCallProposal
 from agentor_core.tools import ToolSpec
 from agentor_llm.errors import LlmCode
 
@@ -99,3 +100,16 @@ def proposal(call_id: str, name: str, arguments: dict[str, Any]) -> ToolCallProp
             LlmCode.RESPONSE_INVALID,
             f"the model's tool call is malformed: {exc.errors()[0]['msg'][:200]}",
         ) from None
+
+
+def finish_reason(
+    table: dict[str, FinishReason], raw: str | None, *, has_calls: bool
+) -> FinishReason:
+    """The vendor's stop reason read through ``table``; unknown or missing means STOP.
+
+    Tool calls present always win: several servers answer "stop" (or "end_turn")
+    alongside the calls they proposed.
+    """
+    if has_calls:
+        return FinishReason.TOOL_CALLS
+    return table.get(raw or "", FinishReason.STOP)
