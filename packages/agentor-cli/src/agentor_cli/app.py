@@ -6,6 +6,7 @@ import click
 
 from agentor_cli.commands.audit import audit
 from agentor_cli.commands.doctor import doctor
+from agentor_cli.commands.memory import memory
 from agentor_cli.commands.policy import policy
 from agentor_cli.commands.run import run
 from agentor_cli.commands.secret import secret
@@ -45,6 +46,7 @@ cli.add_command(secret)
 cli.add_command(tool)
 cli.add_command(serve)
 cli.add_command(run)
+cli.add_command(memory)
 
 
 def main() -> None:

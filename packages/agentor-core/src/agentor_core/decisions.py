@@ -28,6 +28,15 @@ class Obligations(BaseModel):
     grant: Capabilities = Field(default_factory=Capabilities)
     trusted_output: bool = False
     """Label the tool's output trusted; only for tools the operator declared trusted."""
+    system_fields: tuple[Annotated[str, StringConstraints(min_length=1, max_length=128)], ...] = (
+        Field(default=(), max_length=256)
+    )
+    """Fields of the tool's structured output that the system fills in (ids, directory
+    names, dates), not free text a third party wrote: values under a dict key named
+    here (at any depth; ``$`` for items of a bare top-level list or a bare scalar) are
+    labelled ``trusted_tool``, every other leaf keeps the output's own labels."""
+    private_output: bool = False
+    """The tool reads the user's private data: label its output private."""
 
 
 class Decision(BaseModel):

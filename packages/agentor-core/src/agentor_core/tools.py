@@ -100,10 +100,13 @@ class ToolCall(BaseModel):
     component_hash: Sha256Hex | None = None
     labels: dict[Name, LabelSet] = Field(default_factory=dict, max_length=256)
     context_labels: LabelSet = Field(default_factory=LabelSet)
+    embedded_labels: dict[Name, LabelSet] = Field(default_factory=dict, max_length=256)
+    """For a string argument that contains destinations (URLs, e-mail addresses), the
+    join of those destinations' own labels: a recipient follows a link in a body."""
 
     @model_validator(mode="after")
     def _labels_name_arguments(self) -> ToolCall:
-        unknown = sorted(set(self.labels) - set(self.arguments))
+        unknown = sorted((set(self.labels) | set(self.embedded_labels)) - set(self.arguments))
         if unknown:
             raise ValueError(f"labels given for arguments that are not in the call: {unknown}")
         return self

@@ -75,6 +75,8 @@ class _Tool:
     ask_when: tuple[CompiledCondition, ...]
     sink_all: bool
     sink_args: frozenset[str]
+    embedded_all: bool
+    embedded_args: frozenset[str]
     obligations: Obligations
     allow: Decision
 
@@ -126,8 +128,14 @@ class CompiledPolicy:
         )
 
     def _compile_tool(self, rule: ToolRule, index: int) -> _Tool:
-        obligations = Obligations(grant=rule.grant, trusted_output=rule.trusted)
+        obligations = Obligations(
+            grant=rule.grant,
+            trusted_output=rule.trusted,
+            system_fields=rule.output.system_fields,
+            private_output=rule.output.private,
+        )
         sink_args = frozenset(rule.sink.args) if rule.sink is not None else frozenset()
+        embedded = frozenset(rule.sink.embedded) if rule.sink is not None else frozenset()
         return _Tool(
             rule=rule,
             index=index,
@@ -136,6 +144,8 @@ class CompiledPolicy:
             ask_when=tuple(CompiledCondition.of(c) for c in rule.ask_when),
             sink_all="*" in sink_args,
             sink_args=sink_args - {"*"},
+            embedded_all="*" in embedded,
+            embedded_args=embedded - {"*"},
             obligations=obligations,
             allow=Decision(
                 verdict=Verdict.ALLOW,
@@ -282,7 +292,7 @@ class CompiledPolicy:
 
         ask: tuple[str, str] | None = None
         if rule.sink is not None:
-            flow = self._check_flow(tool, arguments, labels, context, trace)
+            flow = self._check_flow(tool, call, context, trace)
             if flow is not None:
                 action, rule_id, reason = flow
                 if action is Action.DENY:
@@ -331,20 +341,29 @@ class CompiledPolicy:
     def _check_flow(
         self,
         tool: _Tool,
-        arguments: Mapping[str, Any],
-        labels: Mapping[str, LabelSet],
+        call: ToolCall,
         context: LabelSet,
         trace: list[str] | None,
     ) -> tuple[Action, str, str] | None:
         # The join of the sink arguments' labels, as two booleans: building
         # LabelSet models here would cost more than the rest of the check. An
         # argument without its own label may carry anything in the context.
+        arguments = call.arguments
+        labels = call.labels
+        embedded_labels = call.embedded_labels
         untrusted = private = False
         for name in arguments:
+            label = labels.get(name, context)
             if tool.sink_all or name in tool.sink_args:
-                label = labels.get(name, context)
                 untrusted = untrusted or not label.is_trusted
-                private = private or label.is_private
+            # Private data leaves through any argument of an external sink (a body, an
+            # attachment), not only through the one that says where it goes.
+            private = private or label.is_private
+            if tool.embedded_all or name in tool.embedded_args:
+                # A link or address written in a body is a destination of its own.
+                found = embedded_labels.get(name)
+                if found is not None:
+                    untrusted = untrusted or not found.is_trusted
         sink = tool.rule.sink
         flow = self.policy.flow
         if trace is not None:

@@ -269,6 +269,36 @@ class Sink(BaseModel):
     """Names of sink arguments; ``"*"`` means every argument."""
     external: StrictBool = True
     """Data sent here leaves the operator's control (counts for the lethal trifecta)."""
+    embedded: tuple[Annotated[str, StringConstraints(min_length=1, max_length=128)], ...] = Field(
+        default=(), max_length=MAX_ARGS_PER_TOOL
+    )
+    """Free-text arguments (a message body) whose embedded destinations are sinks: a URL
+    or e-mail address written inside them is followed by whoever reads the text, so it
+    is judged on its own provenance (``ToolCall.embedded_labels``). ``"*"``: every argument."""
+
+
+FieldName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class Output(BaseModel):
+    """What a tool's output holds, as the operator knows it from the tool's documentation."""
+
+    model_config = _FROZEN
+
+    system_fields: tuple[FieldName, ...] = Field(default=(), max_length=MAX_ARGS_PER_TOOL)
+    """Keys of the structured output the system fills in (ids, names in a directory, account
+    numbers, dates) rather than free text a third party wrote; their values are labelled
+    trusted_tool. ``"$"``: items of a bare top-level list (or a bare scalar)."""
+    private: StrictBool = False
+    """The output is the user's private data (labelled private: the lethal trifecta applies)."""
+
+    @field_validator("system_fields")
+    @classmethod
+    def _no_wildcard(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # "Every field is system-filled" is what `trusted = true` says; make it explicit.
+        if "*" in value:
+            raise ValueError("'*' is not a field; declare the tool trusted = true instead")
+        return value
 
 
 class _Matcher(BaseModel):
@@ -315,6 +345,8 @@ class ToolRule(_Matcher):
     approval: Literal["never", "always", "when"] = "never"
     ask_when: tuple[Condition, ...] = Field(default=(), max_length=MAX_CONDITIONS)
     sink: Sink | None = None
+    output: Output = Field(default_factory=Output)
+    """Which output fields the system fills in, and whether the output is private."""
     untrusted_to_sink: Action | None = None
     """Overrides ``flow.untrusted_to_sink`` for this tool."""
     rate_limit: RateLimit | None = None

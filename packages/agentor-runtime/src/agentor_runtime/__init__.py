@@ -8,10 +8,20 @@ from agentor_runtime.budget import BudgetTracker
 from agentor_runtime.codes import RuntimeCode, StopReason
 from agentor_runtime.delimit import delimit, result_text
 from agentor_runtime.events import DecisionRecord, EventKind, RunEvent, RunResult
-from agentor_runtime.provenance import Provenance, Segment, normalise
+from agentor_runtime.memory_tools import MEMORY_TOOLS, RECALL, REMEMBER, MemoryConfig
+from agentor_runtime.provenance import (
+    Provenance,
+    Segment,
+    embedded_destinations,
+    normalise,
+    untrusted_spans,
+)
 from agentor_runtime.runner import Runner, summarize
 
 __all__ = [
+    "MEMORY_TOOLS",
+    "RECALL",
+    "REMEMBER",
     "Agent",
     "AgentFile",
     "Budget",
@@ -19,6 +29,7 @@ __all__ = [
     "DecisionRecord",
     "EventKind",
     "LoadedAgent",
+    "MemoryConfig",
     "Provenance",
     "RunEvent",
     "RunResult",
@@ -28,8 +39,10 @@ __all__ = [
     "StopReason",
     "__version__",
     "delimit",
+    "embedded_destinations",
     "load_agent",
     "normalise",
     "result_text",
     "summarize",
+    "untrusted_spans",
 ]

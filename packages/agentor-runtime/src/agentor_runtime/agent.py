@@ -19,8 +19,12 @@ Declared in Python (:class:`Agent`) or in a TOML file (:func:`load_agent`):
     max_tokens = 50000
     max_wall_time_s = 120
 
+    [memory]                          # optional: the memory.remember / memory.recall tools
+    namespace = "assistant"           # fixed here; the model cannot pick another
+    recall = 5                        # records per recall
+
     [[handoffs]]
-    file = "researcher.toml"          # another agent, with its own tools and policy
+    file = "researcher.toml"          # another agent, with its own toolbox and policy
 """
 
 from __future__ import annotations
@@ -33,8 +37,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agentor_core.bounds import Name
 from agentor_core.errors import AgentorError
-from agentor_core.interfaces import PolicyEngine
+from agentor_core.interfaces import PolicyEngine, ToolRuntime
 from agentor_runtime.codes import RuntimeCode
+from agentor_runtime.memory_tools import MemoryConfig
 
 MAX_AGENT_FILE_BYTES: Final = 1024 * 1024
 MAX_HANDOFF_DEPTH: Final = 4
@@ -57,7 +62,7 @@ class Budget(BaseModel):
 
 
 class Agent(BaseModel):
-    """An agent in Python. ``policy`` is for a hand-off with its own policy; else the runner's."""
+    """An agent in Python. ``policy`` and ``toolbox``: a hand-off's own; else the runner's."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
@@ -72,6 +77,10 @@ class Agent(BaseModel):
     description: Annotated[str, Field(max_length=4096)] = ""
     """What this agent does, shown to a parent agent that can hand off to it."""
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    memory: MemoryConfig | None = None
+    """``memory.remember`` / ``memory.recall`` in this namespace (the runner's store)."""
+    toolbox: ToolRuntime | None = None
+    """The tools this agent runs (a hand-off with its own toolbox); ``None``: the runner's."""
 
 
 class _AgentTable(BaseModel):
@@ -95,6 +104,7 @@ class AgentFile(BaseModel):
     agent: _AgentTable
     model: dict[str, Any] | None = None
     budget: Budget = Field(default_factory=Budget)
+    memory: MemoryConfig | None = None
     handoffs: tuple[_Handoff, ...] = Field(default=(), max_length=64)
 
 
@@ -163,6 +173,7 @@ def load_agent(path: Path, *, _depth: int = 0, _seen: frozenset[Path] = frozense
         model=str(model.get("name") or "default")[:256],
         temperature=_temperature(model.get("temperature")),
         budget=parsed.budget,
+        memory=parsed.memory,
         handoffs=tuple(child.agent for child in children),
     )
     toolbox = path.parent / table.toolbox if table.toolbox else None

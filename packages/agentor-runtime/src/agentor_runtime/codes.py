@@ -20,6 +20,10 @@ class RuntimeCode(StrEnum):
     """A person (or the lack of an approval channel) refused a call the policy asked about."""
     TOOL_LIMIT = "runtime.tool_call_limit"
     """A proposed call was refused because the run's tool-call budget is spent."""
+    MEMORY_UNAVAILABLE = "runtime.memory_unavailable"
+    """An agent with ``[memory]`` called a memory tool and no store was given, or it failed."""
+    MEMORY_INVALID = "runtime.memory_invalid"
+    """A ``memory.remember`` / ``memory.recall`` call had arguments of the wrong shape."""
 
 
 class StopReason(StrEnum):

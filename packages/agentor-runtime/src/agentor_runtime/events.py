@@ -79,10 +79,24 @@ class RunResult(BaseModel):
     context_labels: LabelSet = Field(default_factory=LabelSet)
     """The join of everything that was in the context: the answer's provenance."""
     messages: tuple[ChatMessage, ...] = ()
+    untrusted_spans: tuple[tuple[int, int], ...] = ()
+    """``[start, end)`` character ranges of ``answer`` repeated verbatim from untrusted
+    content (an e-mail, a review, a web page): show them as quoted, not as the
+    assistant's own words (:meth:`marked_answer`)."""
 
     @property
     def finished(self) -> bool:
         return self.stop_reason == "final_answer"
+
+    def marked_answer(self, start: str = "\u00ab", end: str = "\u00bb") -> str:
+        """The answer with each span copied from untrusted content between ``start`` and ``end``."""
+        parts: list[str] = []
+        at = 0
+        for first, last in self.untrusted_spans:
+            parts += [self.answer[at:first], start, self.answer[first:last], end]
+            at = last
+        parts.append(self.answer[at:])
+        return "".join(parts)
 
     def summary(self) -> dict[str, Any]:
         """The run summary a person or CI reads (no message bodies)."""
@@ -106,4 +120,5 @@ class RunResult(BaseModel):
             "audit": {"first": self.audit_first, "last": self.audit_last},
             "wall_time_s": round(self.wall_time_s, 3),
             "answer_trust": self.context_labels.trust.value,
+            "answer_untrusted_spans": len(self.untrusted_spans),
         }

@@ -18,6 +18,18 @@ to both sides, so re-spelling a value does not launder it. Values shorter than
 or "1" would be found in everything; and a short value found in both trusted
 and untrusted content takes both labels (untrusted), since the match may be a
 coincidence.
+
+Trusted content is of two kinds. What the user or the operator wrote says what
+they want: a value found there is theirs. What a trusted tool (or a system
+field of a tool's structured output, see :meth:`Provenance.add_structured`)
+returned is genuine data, but it does not say which of it the user wanted: a
+value found there *and* named in untrusted text may have been chosen by that
+text ("delete file 13", "pay the sender of this invoice"), so it takes both
+labels.
+
+Destinations written inside free text (URLs, e-mail addresses) are labelled on
+their own too (:meth:`Provenance.label_embedded`): whoever reads a message
+follows the link in it, so a policy can judge that link like a recipient.
 """
 
 from __future__ import annotations
@@ -30,13 +42,37 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import unquote
 
-from agentor_core.labels import LabelSet
+from agentor_core.labels import LabelSet, Source
 
 MIN_SUBSTRING_CHARS: Final = 4
 MAX_LEAVES: Final = 10_000
 _SPACE: Final = re.compile(r"\s+")
 _TOKEN: Final = re.compile(r"[\w@.+\-]+")
 _WORD: Final = re.compile(r"\w+")
+_INTENT: Final = frozenset({Source.USER, Source.SYSTEM})
+ROOT_FIELD: Final = "$"
+"""The field name of items of a bare top-level list, or of a bare scalar output."""
+MAX_EMBEDDED: Final = 256
+# Destinations a reader of free text would follow: scheme URLs, "www." hosts, e-mail
+# addresses. Bare host names ("example.com") are not recognised: too many file names
+# ("notes.docx") look the same.
+_DESTINATION: Final = re.compile(
+    r"(?:[a-z][a-z0-9+.\-]{1,15}://[^\s<>\"'`]+"
+    r"|\bwww\.[^\s<>\"'`]+"
+    r"|[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+)",
+    re.IGNORECASE,
+)
+_TRAILING: Final = ".,;:!?)]}>'\""
+
+
+def embedded_destinations(text: str) -> list[str]:
+    """URLs, ``www.`` hosts and e-mail addresses written in ``text`` (at most 256)."""
+    found: list[str] = []
+    for match in _DESTINATION.finditer(text):
+        found.append(match.group(0).rstrip(_TRAILING))
+        if len(found) >= MAX_EMBEDDED:
+            break
+    return [f for f in found if f]
 
 
 def normalise(text: str) -> str:
@@ -54,6 +90,8 @@ class Segment:
     labels: LabelSet
     normalised: str = field(default="", compare=False)
     tokens: frozenset[str] = field(default=frozenset(), compare=False)
+    exact: bool = field(default=False, compare=False)
+    """Whole values only (``tokens``): identities such as ids, addresses, handles."""
 
     @classmethod
     def of(cls, text: str, labels: LabelSet) -> Segment:
@@ -62,7 +100,15 @@ class Segment:
         tokens = frozenset(_TOKEN.findall(norm)) | frozenset(_WORD.findall(norm))
         return cls(text, labels, norm, tokens)
 
+    @classmethod
+    def of_values(cls, values: Iterable[str], labels: LabelSet) -> Segment:
+        """Values that match only as a whole: a piece of one is not found here."""
+        norm = frozenset(n for n in (normalise(v) for v in values) if n)
+        return cls("", labels, "", norm, exact=True)
+
     def contains(self, needle: str) -> bool:
+        if self.exact:
+            return needle in self.tokens
         if len(needle) >= MIN_SUBSTRING_CHARS:
             return needle in self.normalised
         return needle in self.tokens or needle == self.normalised
@@ -90,6 +136,32 @@ def leaves(value: Any) -> Iterator[str | None]:
             yield str(item)
 
 
+def _structured_leaves(data: Any, fields: frozenset[str]) -> tuple[list[str], list[str], bool]:
+    """Split a JSON value's scalars into system-field values and the rest.
+
+    A scalar belongs to the nearest dict key above it (``$`` when there is none).
+    The third item says the walk stopped at :data:`MAX_LEAVES`.
+    """
+    system: list[str] = []
+    other: list[str] = []
+    stack: list[tuple[Any, str]] = [(data, ROOT_FIELD)]
+    count = 0
+    while stack:
+        item, key = stack.pop()
+        count += 1
+        if count > MAX_LEAVES:
+            return system, other, True
+        if isinstance(item, dict):
+            stack.extend((v, str(k)) for k, v in item.items())
+        elif isinstance(item, list | tuple):
+            stack.extend((v, key) for v in item)
+        elif isinstance(item, bool) or item is None:
+            continue  # no text to trace
+        else:
+            (system if key in fields else other).append(str(item))
+    return system, other, False
+
+
 class Provenance:
     """The context of one run, segment by segment, and the labelling of proposed arguments."""
 
@@ -101,6 +173,35 @@ class Provenance:
             self._segments.append(Segment.of(text, labels))
         else:
             self._segments.append(Segment("", labels))
+
+    def add_structured(
+        self,
+        data: Any,
+        labels: LabelSet,
+        *,
+        system_fields: Iterable[str],
+        system_labels: LabelSet,
+    ) -> None:
+        """A tool's structured output, field by field.
+
+        Values under a key in ``system_fields`` (filled in by the system: ids,
+        account handles, addresses, dates) take ``system_labels`` when an argument
+        is exactly one of them; every other value (free text somebody wrote) takes
+        ``labels``. Beyond :data:`MAX_LEAVES` values the whole output takes ``labels``.
+        """
+        system, other, truncated = _structured_leaves(data, frozenset(system_fields))
+        if truncated:
+            system, other = [], [*system, *other]
+        if system:
+            # A system value is an identity: the argument must be that whole value. A
+            # piece of one (a link inside a channel's name) is found nowhere, so it
+            # takes the context's labels, which include this output's own.
+            self._segments.append(
+                Segment.of_values(system, system_labels.join(_confidentiality(labels)))
+            )
+        # Free-text values are joined with newlines: a match spanning two of them is
+        # made of untrusted data only.
+        self.add("\n".join(other), labels)
 
     @property
     def segments(self) -> Sequence[Segment]:
@@ -130,9 +231,19 @@ class Provenance:
         untrusted = [
             s.labels for s in self._segments if not s.labels.is_trusted and s.contains(needle)
         ]
-        # A short value found on both sides ("13", "yes") says nothing about where it
-        # came from: coincidence is likely, so it takes both sides' labels (fail closed).
-        found = trusted + untrusted if len(needle) < MIN_SUBSTRING_CHARS else trusted or untrusted
+        intent = [labels for labels in trusted if labels.sources <= _INTENT]
+        if len(needle) < MIN_SUBSTRING_CHARS:
+            # A short value found on both sides ("13", "yes") says nothing about where it
+            # came from: coincidence is likely, so it takes both sides' labels (fail closed).
+            found = trusted + untrusted
+        elif intent:
+            found = intent  # the user or the operator wrote it: it is what they asked for
+        elif trusted and untrusted:
+            # Genuine data (an id, a directory entry) that untrusted text also names:
+            # that text may have picked it, so it takes both labels.
+            found = trusted + untrusted
+        else:
+            found = trusted or untrusted
         if not found:
             return context
         joined = LabelSet()
@@ -142,3 +253,63 @@ class Provenance:
 
     def label_arguments(self, arguments: dict[str, Any]) -> dict[str, LabelSet]:
         return {name: self.label_value(value) for name, value in arguments.items()}
+
+    def label_embedded(self, arguments: dict[str, Any]) -> dict[str, LabelSet]:
+        """For each argument with destinations written in its text, the join of their labels."""
+        result: dict[str, LabelSet] = {}
+        for name, value in arguments.items():
+            found = [d for leaf in leaves(value) if leaf for d in embedded_destinations(leaf)]
+            if found:
+                labels = LabelSet()
+                for destination in found[:MAX_EMBEDDED]:
+                    labels = labels.join(self.label_value(destination))
+                result[name] = labels
+        return result
+
+
+def _confidentiality(labels: LabelSet) -> LabelSet:
+    """Only the secrecy of ``labels`` (a private output's system fields stay private)."""
+    return LabelSet(confidentiality=labels.confidentiality)
+
+
+MIN_SPAN_WORDS: Final = 6
+MAX_ANSWER_WORDS: Final = 4_000
+_WORD_SPAN: Final = re.compile(r"\S+")
+
+
+def untrusted_spans(
+    answer: str, context: Iterable[tuple[str, LabelSet]], *, min_words: int = MIN_SPAN_WORDS
+) -> tuple[tuple[int, int], ...]:
+    """Character ranges of ``answer`` copied from untrusted content, for marking it.
+
+    A range is a run of at least ``min_words`` words whose normalised text occurs
+    in some untrusted piece of ``context`` and in no trusted one: a sentence the
+    answer repeats from an e-mail, a review or a web page, which the person reading
+    the answer should see as quoted, not as the assistant's own finding. Only
+    verbatim copies are found (a paraphrase is not); the first 4,000 words are read.
+    """
+    untrusted: list[str] = []
+    trusted: list[str] = []
+    for text, labels in context:
+        if text:
+            (trusted if labels.is_trusted else untrusted).append(normalise(text))
+    if not untrusted or min_words < 1:
+        return ()
+    words = [(m.start(), m.end()) for m in _WORD_SPAN.finditer(answer)][:MAX_ANSWER_WORDS]
+
+    def copied(first: int, last: int) -> bool:
+        needle = normalise(answer[words[first][0] : words[last][1]])
+        return any(needle in u for u in untrusted) and not any(needle in t for t in trusted)
+
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i + min_words <= len(words):
+        last = i + min_words - 1
+        if not copied(i, last):
+            i += 1
+            continue
+        while last + 1 < len(words) and copied(i, last + 1):
+            last += 1
+        spans.append((words[i][0], words[last][1]))
+        i = last + 1
+    return tuple(spans)

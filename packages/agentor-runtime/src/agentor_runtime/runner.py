@@ -40,10 +40,11 @@ from agentor_core.interfaces import (
     ApprovalChannel,
     AuditSink,
     LlmProvider,
+    MemoryStore,
     PolicyEngine,
     ToolRuntime,
 )
-from agentor_core.labels import Label, LabelSet, Source
+from agentor_core.labels import Confidentiality, Label, LabelSet, Source
 from agentor_core.llm import (
     ChatMessage,
     FinishReason,
@@ -60,13 +61,15 @@ from agentor_runtime.budget import BudgetTracker
 from agentor_runtime.codes import RuntimeCode, StopReason
 from agentor_runtime.delimit import INSTRUCTIONS_NOTE, delimit, result_text
 from agentor_runtime.events import DecisionRecord, EventKind, RunEvent, RunResult
-from agentor_runtime.provenance import Provenance
+from agentor_runtime.memory_tools import MEMORY_TOOLS, memory_specs, run_memory_tool
+from agentor_runtime.provenance import Provenance, untrusted_spans
 
 _NAME_RE: Final = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _SYSTEM: Final = LabelSet.of(Label.of(Source.SYSTEM))
 _USER: Final = LabelSet.of(Label.of(Source.USER))
 _TRUSTED_TOOL: Final = LabelSet.of(Label.of(Source.TRUSTED_TOOL))
 _UNTRUSTED_TOOL: Final = LabelSet.of(Label.of(Source.UNTRUSTED_TOOL))
+_PRIVATE: Final = LabelSet(confidentiality=Confidentiality.PRIVATE)
 MAX_SUMMARY_CHARS: Final = 8 * 1024
 
 EventSink = Callable[[RunEvent], None]
@@ -123,6 +126,7 @@ class Runner:
         tracer: Tracer | None = None,
         user_id: str | None = None,
         stream: bool = True,
+        memory: MemoryStore | None = None,
     ) -> None:
         self.provider = provider
         self.tools = tools
@@ -136,6 +140,7 @@ class Runner:
         self._tracer = tracer or trace.get_tracer("agentor_runtime", __version__)
         self.user_id = user_id
         self.stream = stream
+        self.memory = memory
 
     # -- public -----------------------------------------------------------------------
 
@@ -171,6 +176,10 @@ class Runner:
             wall_time_s=tracker.elapsed_s(),
             context_labels=outcome.context,
             messages=tuple(outcome.messages),
+            untrusted_spans=untrusted_spans(
+                outcome.answer,
+                ((m.content, m.labels) for m in outcome.messages if m.role is not Role.ASSISTANT),
+            ),
         )
         self._emit(RunEvent(kind=EventKind.FINISHED, agent=agent.name, reason=result.stop_reason))
         return result
@@ -178,10 +187,14 @@ class Runner:
     # -- the loop ---------------------------------------------------------------------
 
     def _offered(self, agent: Agent) -> list[ToolSpec]:
-        served = list(self.tools.list_tools())
+        served = list((agent.toolbox or self.tools).list_tools())
         if agent.tools is not None:
             wanted = set(agent.tools)
             served = [spec for spec in served if spec.name in wanted]
+        if agent.memory is not None:
+            # The built-in memory tools shadow any served tool of the same name.
+            served = [spec for spec in served if spec.name not in MEMORY_TOOLS]
+            served.extend(memory_specs(agent.memory))
         served.extend(
             ToolSpec(
                 name=f"{HANDOFF_PREFIX}{child.name}",
@@ -236,10 +249,11 @@ class Runner:
                     }.get(response.finish_reason, StopReason.FINAL_ANSWER)
                     return _AgentOutcome(answer, reason, None, labels, messages)
                 for proposal in response.message.tool_calls:
-                    text, trusted, out_labels = await self._handle(
+                    text, trusted, out_labels, recorded = await self._handle(
                         agent, proposal, provenance, state, tracker, depth=depth
                     )
-                    provenance.add(text, out_labels)
+                    if not recorded:
+                        provenance.add(text, out_labels)
                     messages.append(
                         ChatMessage(
                             role=Role.TOOL,
@@ -326,10 +340,14 @@ class Runner:
         tracker: BudgetTracker,
         *,
         depth: int,
-    ) -> tuple[str, bool, LabelSet]:
-        """Decide and maybe run one proposal; the text for the model, its trust and labels."""
+    ) -> tuple[str, bool, LabelSet, bool]:
+        """Decide and maybe run one proposal.
+
+        Returns the text for the model, its trust, its labels, and whether its
+        provenance was already recorded field by field (structured output).
+        """
         state.calls += 1
-        call = self._build_call(proposal, provenance, state)
+        call = self._build_call(agent, proposal, provenance, state)
         self._emit(
             RunEvent(
                 kind=EventKind.PROPOSED,
@@ -378,7 +396,7 @@ class Runner:
                 )
                 state.decisions.append(record.model_copy(update={"outcome": code.value}))
                 text = f"error [{code}]: refused by rule {decision.rule_id!r}: {decision.reason}"
-                return text, True, _SYSTEM
+                return text, True, _SYSTEM, False
             if decision.verdict is Verdict.ASK:
                 approved = await self._approve(agent, call, decision, state, span, tracker)
                 record = record.model_copy(update={"approval_asked": True, "approved": approved})
@@ -386,19 +404,27 @@ class Runner:
                     code = RuntimeCode.APPROVAL_DENIED
                     state.decisions.append(record.model_copy(update={"outcome": code.value}))
                     text = f"error [{code}]: a person did not approve this call to {call.tool}"
-                    return text, True, _SYSTEM
+                    return text, True, _SYSTEM, False
             tracker.spend_tool_call()
+            recorded = False
             if call.tool.startswith(HANDOFF_PREFIX):
                 text, labels = await self._handoff(agent, call, state, tracker, depth=depth)
                 outcome = "ok"
                 trusted = labels.is_trusted
             else:
-                result = await self._invoke(call, decision)
+                result = await self._invoke(agent, call, decision)
                 source = _TRUSTED_TOOL if decision.obligations.trusted_output else _UNTRUSTED_TOOL
                 labels = result.labels.join(source)
+                if agent.memory is not None and call.tool in MEMORY_TOOLS:
+                    labels = result.labels  # recalled records keep their stored labels
+                if decision.obligations.private_output:
+                    labels = labels.join(_PRIVATE)
                 trusted = labels.is_trusted
                 outcome = result.error.code if result.error is not None else "ok"
                 text = result_text(result)
+                recorded = record_structured(
+                    provenance, result, labels, decision.obligations.system_fields
+                )
                 self._append(
                     agent,
                     state,
@@ -421,14 +447,15 @@ class Runner:
                     text=text[:2000],
                 )
             )
-            return text, trusted, labels
+            return text, trusted, labels, recorded
 
     def _build_call(
-        self, proposal: ToolCallProposal, provenance: Provenance, state: _RunState
+        self, agent: Agent, proposal: ToolCallProposal, provenance: Provenance, state: _RunState
     ) -> ToolCall:
         labels = provenance.label_arguments(proposal.arguments)
+        embedded = provenance.label_embedded(proposal.arguments)
         component_hash = None
-        lookup = getattr(self.tools, "component_hash", None)
+        lookup = getattr(agent.toolbox or self.tools, "component_hash", None)
         if callable(lookup):
             found = lookup(proposal.name)
             component_hash = found if isinstance(found, str) else None
@@ -440,6 +467,9 @@ class Runner:
             # Keys that are not names are covered by context_labels alone.
             labels={k: v for k, v in labels.items() if _NAME_RE.fullmatch(k) and len(k) <= 128},
             context_labels=provenance.context_labels(),
+            embedded_labels={
+                k: v for k, v in embedded.items() if _NAME_RE.fullmatch(k) and len(k) <= 128
+            },
         )
 
     def _decide(self, agent: Agent, call: ToolCall, tracker: BudgetTracker) -> Decision:
@@ -528,9 +558,15 @@ class Runner:
         except Exception:  # noqa: BLE001 - a channel that fails has not approved
             return None
 
-    async def _invoke(self, call: ToolCall, decision: Decision) -> ToolResult:
+    async def _invoke(self, agent: Agent, call: ToolCall, decision: Decision) -> ToolResult:
+        if agent.memory is not None and call.tool in MEMORY_TOOLS:
+            return await run_memory_tool(
+                self.memory, agent.memory, call, agent=agent.name, clock=self._clock
+            )
         try:
-            return await self.tools.invoke_async(call, decision.obligations.grant)
+            return await (agent.toolbox or self.tools).invoke_async(
+                call, decision.obligations.grant
+            )
         except AgentorError as exc:
             return ToolResult(call_id=call.id, error=exc.error)
         except Exception as exc:  # noqa: BLE001 - a runtime's own bug becomes this call's error
@@ -627,6 +663,30 @@ class Runner:
     def _emit(self, event: RunEvent) -> None:
         if self._on_event is not None:
             self._on_event(event)
+
+
+def record_structured(
+    provenance: Provenance, result: ToolResult, labels: LabelSet, system_fields: Sequence[str]
+) -> bool:
+    """Record a result's provenance field by field, if the policy named its system fields.
+
+    Only results whose content is entirely structured (JSON blocks) qualify: a text
+    block beside them may say anything, so such a result is matched as one
+    untrusted text (the caller's default).
+    """
+    if not system_fields or result.error is not None or not result.content:
+        return False
+    if not all(block.type == "json" for block in result.content):
+        return False
+    for block in result.content:
+        if block.type == "json":
+            provenance.add_structured(
+                block.data,
+                labels,
+                system_fields=system_fields,
+                system_labels=_TRUSTED_TOOL,
+            )
+    return True
 
 
 def summarize(call: ToolCall) -> str:

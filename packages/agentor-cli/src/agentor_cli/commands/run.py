@@ -27,7 +27,8 @@ from agentor_core.tools import ToolCall, ToolResult, ToolSpec
 
 if TYPE_CHECKING:
     from agentor_cli.commands.serve import Served
-    from agentor_runtime import LoadedAgent, RunEvent, RunResult
+    from agentor_core.interfaces import PolicyEngine, ToolRuntime
+    from agentor_runtime import Agent, LoadedAgent, RunEvent, RunResult
 
 
 class _ServedTools:
@@ -47,6 +48,42 @@ class _ServedTools:
 
     def component_hash(self, name: str) -> str | None:
         return self._served.runtime.component_hash(name)
+
+
+def _served_policy(served: Served) -> PolicyEngine:
+    from agentor_policy import PolicyHolder  # noqa: PLC0415
+
+    return PolicyHolder.from_file(served.config.resolve(served.config.config.policy.file))
+
+
+def _with_toolboxes(
+    loaded: LoadedAgent,
+    opened: list[Served],
+    inherited: tuple[ToolRuntime, PolicyEngine] | None = None,
+) -> Agent:
+    """The agent with each hand-off running its own toolbox and policy (from its ``toolbox``).
+
+    A hand-off without a ``toolbox`` runs its parent's. Every agent writes to the
+    run's one audit log, under its own name; a hand-off's own ``[audit]`` is not used.
+    """
+    from agentor_cli.commands.serve import build  # noqa: PLC0415
+
+    children = []
+    for child in loaded.handoffs:
+        own = inherited
+        if child.toolbox is not None:
+            served = build(child.toolbox)
+            opened.append(served)
+            own = (_ServedTools(served), _served_policy(served))
+        composed = _with_toolboxes(child, opened, own)
+        if own is not None:
+            composed = composed.model_copy(update={"toolbox": own[0], "policy": own[1]})
+        children.append(composed)
+    return loaded.agent.model_copy(update={"handoffs": tuple(children)})
+
+
+def _uses_memory(agent: Agent) -> bool:
+    return agent.memory is not None or any(_uses_memory(child) for child in agent.handoffs)
 
 
 def _provider(loaded: LoadedAgent, model_option: str | None) -> tuple[LlmProvider, str]:
@@ -146,6 +183,13 @@ def _summary_lines(result: RunResult) -> list[str]:
     help="agentor.toml (tools, policy, audit). Default: the agent's toolbox, else the embedded.",
 )
 @click.option("--no-stream", is_flag=True, help="Ask the model for whole answers.")
+@click.option(
+    "--memory-db",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="AGENTOR_MEMORY_DB",
+    default=None,
+    help="The memory store, for agents with [memory]. Default: agentor's state folder.",
+)
 @json_option
 @handles_errors
 def run(
@@ -155,6 +199,7 @@ def run(
     model_option: str | None,
     config_path: Path | None,
     no_stream: bool,
+    memory_db: Path | None,
     as_json: bool,
 ) -> None:
     """Run an agent on TASK: the model proposes, the policy decides, the sandbox runs, all audited.
@@ -162,14 +207,20 @@ def run(
     Approvals the policy asks for are asked here, in the terminal.
     """
     from agentor_cli.commands.serve import build  # noqa: PLC0415
-    from agentor_policy import PolicyHolder, terminal_channel  # noqa: PLC0415
+    from agentor_memory import SqliteMemoryStore, create_memory_store  # noqa: PLC0415
+    from agentor_policy import terminal_channel  # noqa: PLC0415
     from agentor_runtime import Runner, load_agent  # noqa: PLC0415
 
     loaded = load_agent(agent_file)
     provider, _name = _provider(loaded, model_option)
     served = build(config_path or loaded.toolbox)
+    opened: list[Served] = [served]
+    memory: SqliteMemoryStore | None = None
     try:
-        policy = PolicyHolder.from_file(served.config.resolve(served.config.config.policy.file))
+        policy = _served_policy(served)
+        agent = _with_toolboxes(loaded, opened)
+        if _uses_memory(agent):
+            memory = create_memory_store(path=memory_db)
         printer = _Printer(quiet=as_json)
         runner = Runner(
             provider=provider,
@@ -179,10 +230,14 @@ def run(
             approvals=terminal_channel(),
             on_event=printer,
             stream=not no_stream,
+            memory=memory,
         )
-        result = asyncio.run(runner.run(loaded.agent, task))
+        result = asyncio.run(runner.run(agent, task))
     finally:
-        served.close()
+        if memory is not None:
+            memory.close()
+        for each in reversed(opened):
+            each.close()
     if printer.streamed:
         sys.stdout.write("\n")
     _report(result, as_json=as_json, streamed=not no_stream)
