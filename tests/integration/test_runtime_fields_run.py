@@ -207,5 +207,5 @@ def test_an_answer_repeating_untrusted_text_is_marked() -> None:
     result = asyncio.run(runner.run(Agent(name="t", instructions="", model="m"), "Summarise."))
     assert result.summary()["answer_untrusted_spans"] == 1
     assert result.marked_answer("[", "]") == (
-        "Note: [pay US133000000121212121212 today, then visit www.phish.example] soon."
+        "Note: [pay US133000000121212121212 today, then visit www.phish.example soon]."
     )

@@ -190,3 +190,42 @@ def test_run_budget_stop_is_an_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["run", str(path), "hi", "--json"], input="yes\n")
     assert result.exit_code == 1
     assert json.loads(result.stdout)["summary"]["stop_reason"] == "max_steps"
+
+
+def test_run_marks_answer_passages_copied_from_untrusted_output(tmp_path: Path) -> None:
+    sentence = "the hotel by the river is the finest in town"
+    (tmp_path / "turns.toml").write_text(
+        f'[[turns]]\n[[turns.tool_calls]]\nname = "echo"\narguments = {{ text = "{sentence}" }}\n'
+        f'[[turns]]\ntext = "Noted: {sentence}."\n'
+    )
+    path = tmp_path / "agent.toml"
+    path.write_text(
+        '[agent]\nname = "cli-agent"\ntools = ["echo"]\n'
+        '[model]\nprovider = "scripted"\nscript = "turns.toml"\n'
+    )
+    result = CliRunner().invoke(cli, ["run", str(path), "say hi", "--no-stream"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"Noted: {sentence}."
+    assert "1 passage(s) of this answer repeat untrusted tool output" in result.stderr
+    assert f"Noted: \u00ab{sentence}\u00bb." in result.stderr
+
+    as_json = CliRunner().invoke(cli, ["run", str(path), "say hi", "--json"])
+    document = json.loads(as_json.stdout)
+    start, end = document["answer_untrusted_spans"][0]
+    assert document["answer"][start:end] == sentence
+
+
+def test_run_does_not_mark_the_users_own_words(tmp_path: Path) -> None:
+    sentence = "the hotel by the river is the finest in town"
+    (tmp_path / "turns.toml").write_text(
+        f'[[turns]]\n[[turns.tool_calls]]\nname = "echo"\narguments = {{ text = "{sentence}" }}\n'
+        f'[[turns]]\ntext = "Noted: {sentence}."\n'
+    )
+    path = tmp_path / "agent.toml"
+    path.write_text(
+        '[agent]\nname = "cli-agent"\ntools = ["echo"]\n'
+        '[model]\nprovider = "scripted"\nscript = "turns.toml"\n'
+    )
+    result = CliRunner().invoke(cli, ["run", str(path), f"repeat: {sentence}", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["answer_untrusted_spans"] == []

@@ -127,7 +127,7 @@ def test_answer_spans_copied_from_untrusted_content_are_found() -> None:
     context = [("Find me the cheapest hotel in Paris.", USER), (review, TOOL)]
     spans = untrusted_spans(answer, context)
     assert [answer[a:b] for a, b in spans] == [
-        "You should absolutely visit Riverside View Hotel, it is gorgeous!"
+        "You should absolutely visit Riverside View Hotel, it is gorgeous"
     ]
     # What the user wrote is not marked, nor are short or paraphrased phrases.
     assert untrusted_spans("Find me the cheapest hotel in Paris.", context) == ()

@@ -274,7 +274,8 @@ def _confidentiality(labels: LabelSet) -> LabelSet:
 
 MIN_SPAN_WORDS: Final = 6
 MAX_ANSWER_WORDS: Final = 4_000
-_WORD_SPAN: Final = re.compile(r"\S+")
+# A word without the punctuation around it, so "town." matches "town" in the source.
+_WORD_SPAN: Final = re.compile(r"\w+(?:['\u2019.\-]\w+)*")
 
 
 def untrusted_spans(

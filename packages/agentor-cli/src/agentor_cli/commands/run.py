@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.text import Text
 
-from agentor_cli.output import EXIT_FAILED, emit_json, handles_errors, json_option, stderr
+from agentor_cli.output import EXIT_FAILED, emit_json, handles_errors, inert, json_option, stderr
 from agentor_core.capabilities import Capabilities
 from agentor_core.errors import AgentorError
 from agentor_core.interfaces import LlmProvider
@@ -249,6 +249,7 @@ def _report(result: RunResult, *, as_json: bool, streamed: bool) -> None:
             {
                 "ok": result.finished,
                 "answer": result.answer,
+                "answer_untrusted_spans": [list(span) for span in result.untrusted_spans],
                 "error": result.error.model_dump(mode="json") if result.error else None,
                 "summary": result.summary(),
                 "decisions": [d.model_dump(mode="json") for d in result.decisions],
@@ -260,6 +261,16 @@ def _report(result: RunResult, *, as_json: bool, streamed: bool) -> None:
     if not streamed and result.answer:
         click.echo(result.answer)
     console = stderr()
+    if result.untrusted_spans:
+        # The answer was shown as the model wrote it; say which parts a third party wrote.
+        console.print(
+            Text(
+                f"{len(result.untrusted_spans)} passage(s) of this answer repeat untrusted "
+                "tool output word for word (between \u00ab \u00bb); check them before acting:",
+                style="yellow",
+            )
+        )
+        console.print(inert(result.marked_answer()))
     for line in _summary_lines(result):
         console.print(Text(line, style="dim"))
     if result.error is not None:
