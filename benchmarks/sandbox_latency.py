@@ -4,6 +4,10 @@
 componentize-py; each through SandboxRuntime with and without the pool, and
 the same work done with bare wasmtime (no grant, no limits, no checks) as the
 baseline. Prints JSON. Usage: python benchmarks/sandbox_latency.py [--calls N]
+
+``--generic``: instead, a generic component (a custom WIT world, arguments
+converted from JSON to WIT values and back) against the agentor:tool component,
+both fresh-instance, in the same run, with raw wasmtime as the floor.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from wasmtime import component as wc
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "sandbox"))
 
-from sandbox_fixtures import ECHO_WAT, build_pytool, compile_cache_dir
+from sandbox_fixtures import ECHO_WAT, build_generic, build_pytool, compile_cache_dir
 
 from agentor_core import Capabilities, ToolCall
 from agentor_sandbox import SandboxRuntime
@@ -123,11 +127,63 @@ def raw_component(path: Path) -> Callable[[], object]:
     return prepare
 
 
+def raw_generic(path: Path) -> Callable[[], object]:
+    """The generic export called with ready-made WIT values: no JSON, no checks, no grant."""
+    engine, cache = _engine_and_cache()
+    wasm = path.read_bytes()
+    artifact = cache.load(key_for(hashlib.sha256(wasm).hexdigest(), "component"))
+    component = (
+        wc.Component.deserialize(engine, artifact) if artifact else wc.Component(engine, wasm)
+    )
+    linker = wc.Linker(engine)
+    linker.add_wasip2()
+
+    def run() -> object:
+        store = wasmtime.Store(engine)
+        store.set_fuel(10**10)
+        store.set_epoch_deadline(10**6)
+        store.set_wasi(wasmtime.WasiConfig())
+        instance = linker.instantiate(store, component)
+        func = instance.get_func(store, "move-point")
+        if func is None:
+            raise SystemExit("no move-point export")
+        point = wc.Record()
+        point.x, point.y = 1, 2
+        return func(store, point, 3)
+
+    return run
+
+
+def generic_report(calls: int) -> dict[str, object]:
+    grant = Capabilities()
+    n = max(50, calls // 4)
+    report: dict[str, object] = {}
+    generic_call = ToolCall(id="b", tool="move-point", arguments={"p": {"x": 1, "y": 2}, "dx": 3})
+    tool_call = ToolCall(id="b", tool="echo", arguments={"p": {"x": 1, "y": 2}, "dx": 3})
+    for name, wasm, call in (
+        ("generic", build_generic(), generic_call),
+        ("agentor_tool", build_pytool(), tool_call),
+    ):
+        with SandboxRuntime([wasm], cache_dir=compile_cache_dir(), pool_size=0) as rt:
+            report[f"{name}_sandbox_fresh_instance"] = measure(
+                lambda rt=rt, call=call: rt.invoke(call, grant), n, gap=0.01
+            )
+    report["generic_baseline_raw_instantiate_and_call"] = measure(
+        raw_generic(build_generic()), n, gap=0.01
+    )
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--generic", action="store_true", help="generic vs agentor:tool only")
     opts = parser.parse_args()
     report: dict[str, object] = {"python": sys.version.split()[0], "wasmtime": "50.0.1+"}
+    if opts.generic:
+        report.update(generic_report(opts.calls))
+        print(json.dumps(report, indent=2))
+        return
     grant = Capabilities()
     wasm = wasmtime.wat2wasm(ECHO_WAT)
     call = ToolCall(id="b", tool="echo", arguments={"x": 1})

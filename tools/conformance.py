@@ -1,4 +1,4 @@
-"""Run the official MCP conformance suite (server mode) against ``agentor serve --http``.
+"""Run the official MCP conformance suite against ``agentor serve --http`` or the proxy's client.
 
 Serves the "everything" toolbox (examples/toolboxes/everything: sandboxed
 WebAssembly tools, file resources under one root, prompt templates) on a free
@@ -8,7 +8,14 @@ Every scenario of the active suite must pass unless it is listed, with its
 reason, in tools/conformance_expected_failures.yml; a listed scenario that
 passes fails the run too (stale entry).
 
-Usage: python tools/conformance.py [--scenario NAME] [--keep]
+Client mode (``--mode client``): the suite starts its scenario servers and runs
+``agentor mcp client URL --exercise`` against each: the proxy's client (the SDK
+client, every request through the egress guard, tools pinned on first sight in
+a throwaway pin file after the poisoning scan, each tool called once with
+example arguments from its schema). Every client scenario (suite ``all``) must
+pass unless listed under ``client:`` in the expected-failures file.
+
+Usage: python tools/conformance.py [--mode server|client] [--scenario NAME] [--keep]
 Needs: agentor-cli and agentor-mcp-bridge installed (e.g. ``hatch run python
 tools/conformance.py``) and npm (``npm ci`` into .ci/node runs when needed).
 """
@@ -69,6 +76,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", help="run one scenario instead of the active suite")
     parser.add_argument("--keep", action="store_true", help="keep the results folder")
+    parser.add_argument(
+        "--mode", choices=("server", "client"), default="server", help="what the suite tests"
+    )
     args = parser.parse_args()
     ensure_node()
     work = Path(tempfile.mkdtemp(prefix="agentor-conformance-"))
@@ -76,6 +86,8 @@ def main() -> int:
     env.setdefault("AGENTOR_STATE_DIR", str(work / "state"))
     env.setdefault("AGENTOR_CACHE_DIR", str(work / "cache"))
     env.setdefault("AGENTOR_CONFIG_DIR", str(work / "config"))
+    if args.mode == "client":
+        return run_client(args, work, env)
     port = free_port()
     started = time.monotonic()
     serve = [sys.executable, "-m", "agentor_cli", "serve", "--config", str(TOOLBOX)]
@@ -107,6 +119,33 @@ def main() -> int:
     if result.returncode != 0:
         tail = (work / "serve.log").read_text(errors="replace")[-4000:]
         print(f"--- agentor serve log (last 4000 characters) ---\n{tail}", file=sys.stderr)
+    if args.keep or result.returncode != 0:
+        summary["results"] = str(work)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(summary))
+    return result.returncode
+
+
+def run_client(args: argparse.Namespace, work: Path, env: dict[str, str]) -> int:
+    """The suite's client scenarios against ``agentor mcp client`` (the proxy's client)."""
+    started = time.monotonic()
+    client = [sys.executable, "-m", "agentor_cli", "mcp", "client", "--json", "--exercise"]
+    # The scenario servers listen on localhost: a special range the guard must be granted.
+    client += ["--allow-range", "127.0.0.0/8", "--allow-range", "::1/128"]
+    node_env = dict(env, PATH=f"{NODE.parent}{os.pathsep}{env.get('PATH', '')}")
+    suite = [str(NODE), str(SUITE), "client", "--command", " ".join(client)]
+    if args.scenario:
+        suite += ["--scenario", args.scenario]
+    else:
+        suite += ["--suite", "all", "--expected-failures", str(EXPECTED)]
+    print("+", " ".join(suite), flush=True)
+    result = subprocess.run(suite, cwd=work, env=node_env, check=False)
+    summary = {
+        "mode": "client",
+        "exit_status": result.returncode,
+        "seconds": round(time.monotonic() - started, 1),
+    }
     if args.keep or result.returncode != 0:
         summary["results"] = str(work)
     else:

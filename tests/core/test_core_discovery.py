@@ -130,7 +130,7 @@ def test_every_interface_has_a_group_and_a_distribution() -> None:
         and obj.__module__ == "agentor_core.interfaces"
         and getattr(obj, "_is_protocol", False)
     }
-    assert len(protocols) == 8
+    assert len(protocols) == 9
     infos = discovery.INTERFACES
     assert {info.interface for info in infos} == protocols
     assert len({info.group for info in infos}) == len(infos)

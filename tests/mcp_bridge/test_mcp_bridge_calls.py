@@ -157,20 +157,74 @@ def test_unknown_tool_and_schema_mismatch_are_refused(parts: Any) -> None:
     assert parts.policy.seen == [] or all(c.id == "mcp-tools-list-probe" for c in parts.policy.seen)
 
 
+@pytest.mark.parametrize("tool", ["writer", "fetcher"])
 @pytest.mark.parametrize("failing", ["decision", "result"])
-def test_audit_failure_fails_closed(parts: Any, failing: str) -> None:
+def test_audit_failure_fails_closed(parts: Any, failing: str, tool: str) -> None:
     parts.audit.fail_on = {failing}
     bridge = parts.bridge()
 
     async def main() -> types.CallToolResult:
         async with Client(bridge.server) as client:
-            return await client.call_tool("echo", {"text": "hi"})
+            return await client.call_tool(tool, {"text": "hi"})
 
     result = run(main)
     assert _error_code(result) == McpCode.AUDIT_FAILED
     assert result.structured_content is None
-    # If the decision cannot be recorded, the tool never runs.
+    # A tool that can write or reach the network never runs before its decision is recorded.
     assert len(parts.runtime.calls) == (0 if failing == "decision" else 1)
+    assert parts.audit.types == ([] if failing == "decision" else ["decision"])
+
+
+@pytest.mark.parametrize("failing", ["decision", "result"])
+def test_audit_failure_of_an_effect_free_call_returns_nothing(parts: Any, failing: str) -> None:
+    # No network, no secret, nothing writable: decision and outcome are committed
+    # together after the sandboxed run, and nothing it produced (result, progress,
+    # logs) reaches the client unless that commit succeeds.
+    parts.audit.fail_on = {failing}
+    bridge = parts.bridge()
+    seen: list[float] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append(progress)
+
+    async def main() -> list[types.CallToolResult]:
+        async with Client(bridge.server) as client:
+            return [
+                await client.call_tool("echo", {"text": "hi"}),
+                await client.call_tool("progress", {}, progress_callback=on_progress),
+            ]
+
+    results = run(main)
+    assert [_error_code(r) for r in results] == [McpCode.AUDIT_FAILED] * 2
+    assert all(r.structured_content is None for r in results)
+    assert "hi" not in str(results[0].content)
+    assert seen == []
+    # This sink has no append_many: the decisions went in one by one, the results failed.
+    assert parts.audit.types == ([] if failing == "decision" else ["decision", "decision"])
+
+
+def test_effect_free_call_commits_decision_and_result_together(parts: Any) -> None:
+    batches: list[list[str]] = []
+
+    def append_many(events: list[Any]) -> list[Any]:
+        batches.append([e.type.value for e in events])
+        return [parts.audit.append(e) for e in events]
+
+    parts.audit.append_many = append_many
+    bridge = parts.bridge()
+
+    async def main() -> list[types.CallToolResult]:
+        async with Client(bridge.server) as client:
+            return [
+                await client.call_tool("echo", {"text": "hi"}),
+                await client.call_tool("writer", {"text": "hi"}),
+            ]
+
+    results = run(main)
+    assert not any(r.is_error for r in results)
+    # echo: one transaction; writer (a writable path) commits its decision first.
+    assert batches == [["decision", "result"]]
+    assert parts.audit.types == ["decision", "result", "decision", "result"]
 
 
 @pytest.mark.parametrize("mode", MODES)

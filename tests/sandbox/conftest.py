@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from sandbox_fixtures import (
     ECHO_WAT,
+    build_generic,
     build_pytool,
     compile_cache_dir,
     wat_file,
@@ -26,6 +27,18 @@ def pytool_wasm() -> Path:
 @pytest.fixture(scope="session")
 def pytool_runtime(pytool_wasm: Path) -> Iterator[SandboxRuntime]:
     runtime = SandboxRuntime([pytool_wasm], cache_dir=compile_cache_dir())
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture(scope="session")
+def generic_wasm() -> Path:
+    return build_generic()
+
+
+@pytest.fixture(scope="session")
+def generic_runtime(generic_wasm: Path) -> Iterator[SandboxRuntime]:
+    runtime = SandboxRuntime([generic_wasm], cache_dir=compile_cache_dir())
     yield runtime
     runtime.close()
 

@@ -92,6 +92,45 @@ def build_pytool() -> Path:
     return target
 
 
+GENERIC_DIR = FIXTURES / "generic"
+
+
+def build_generic() -> Path:
+    """A component of a custom WIT world (not agentor:tool), built once per source hash."""
+    digest = hashlib.sha256()
+    for part in ("app.py", "wit/world.wit"):
+        digest.update((GENERIC_DIR / part).read_bytes())
+    digest.update(importlib.metadata.version("componentize-py").encode())
+    target = fixture_cache() / f"sandbox-generic-{digest.hexdigest()[:16]}.wasm"
+    if target.exists():
+        return target
+    with tempfile.TemporaryDirectory() as work:
+        out = Path(work) / "generic.wasm"
+        subprocess.run(
+            [
+                *_componentize(),
+                "-d",
+                str(GENERIC_DIR / "wit"),
+                "-w",
+                "generic",
+                "componentize",
+                "-p",
+                str(GENERIC_DIR),
+                "app",
+                "-o",
+                str(out),
+            ],
+            check=True,
+            capture_output=True,
+            cwd=work,
+        )
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".wasm")
+        os.close(fd)
+        shutil.copyfile(out, tmp)
+        Path(tmp).replace(target)
+    return target
+
+
 ECHO_WAT = r"""
 (module
   (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import Final
 
@@ -58,21 +59,35 @@ def load_verifier(path: Path) -> NoteVerifier:
 def write_key_files(signer: NoteSigner, path: Path, *, overwrite: bool = False) -> Path:
     """Write the signing key to ``path`` (0600, exclusive) and its verifier to ``path.pub``."""
     public = path.with_name(path.name + ".pub")
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
-    try:
-        fd = os.open(path, flags, 0o600)
-    except FileExistsError:
-        raise AgentorError(
-            AuditCode.KEY_INVALID,
-            f"{path} already exists; refusing to overwrite a signing key",
-            hint="choose another path, or move the old key away if you really mean to replace it",
-        ) from None
+    if overwrite:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        _write_key(fd, signer)
+    else:
+        # Written whole under a private name, then linked into place (which fails if
+        # the name exists): a process racing to create the same key never reads a
+        # half-written file, as several `agentor serve` workers starting together would.
+        draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+        _write_key(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), signer)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            raise AgentorError(
+                AuditCode.KEY_INVALID,
+                f"{path} already exists; refusing to overwrite a signing key",
+                hint="choose another path, or move the old key away if you really mean to "
+                "replace it",
+            ) from None
+        finally:
+            draft.unlink(missing_ok=True)
+    public.write_text(signer.verifier.encode() + "\n", encoding="ascii")
+    return public
+
+
+def _write_key(fd: int, signer: NoteSigner) -> None:
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(signer.encode() + "\n")
         handle.flush()
         os.fsync(handle.fileno())
-    public.write_text(signer.verifier.encode() + "\n", encoding="ascii")
-    return public
 
 
 def load_or_create_signer(path: Path, name: str) -> NoteSigner:

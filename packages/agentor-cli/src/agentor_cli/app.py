@@ -6,6 +6,7 @@ import click
 
 from agentor_cli.commands.audit import audit
 from agentor_cli.commands.doctor import doctor
+from agentor_cli.commands.mcp import mcp
 from agentor_cli.commands.memory import memory
 from agentor_cli.commands.policy import policy
 from agentor_cli.commands.run import run
@@ -47,6 +48,7 @@ cli.add_command(tool)
 cli.add_command(serve)
 cli.add_command(run)
 cli.add_command(memory)
+cli.add_command(mcp)
 
 
 def main() -> None:

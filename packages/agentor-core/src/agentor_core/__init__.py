@@ -29,6 +29,7 @@ from agentor_core.errors import AgentorError, CoreCode, ToolError
 from agentor_core.interfaces import (
     ApprovalChannel,
     AuditSink,
+    ComponentReflector,
     EgressGuard,
     LlmProvider,
     MemoryStore,
@@ -61,6 +62,7 @@ __all__ = [
     "AuditReceipt",
     "AuditSink",
     "Capabilities",
+    "ComponentReflector",
     "Confidentiality",
     "ContentBlock",
     "CoreCode",

@@ -17,6 +17,7 @@ from agentor_core.errors import AgentorError, CoreCode
 from agentor_core.interfaces import (
     ApprovalChannel,
     AuditSink,
+    ComponentReflector,
     EgressGuard,
     LlmProvider,
     MemoryStore,
@@ -46,6 +47,7 @@ INTERFACES: Final[tuple[InterfaceInfo, ...]] = (
     InterfaceInfo(SecretStore, "agentor.secret_store", "agentor-secrets"),
     InterfaceInfo(LlmProvider, "agentor.llm_provider", "agentor-llm-providers"),
     InterfaceInfo(MemoryStore, "agentor.memory_store", "agentor-memory"),
+    InterfaceInfo(ComponentReflector, "agentor.component_reflector", "agentor-sandbox"),
 )
 
 _BY_INTERFACE: Final = {info.interface: info for info in INTERFACES}

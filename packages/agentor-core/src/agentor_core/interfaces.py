@@ -12,6 +12,7 @@ from typing import Protocol, runtime_checkable
 
 from agentor_core.audit import AuditEvent, AuditReceipt
 from agentor_core.capabilities import Capabilities
+from agentor_core.components import ComponentReflection
 from agentor_core.decisions import ApprovalRequest, ApprovalResponse, Decision, PolicyContext
 from agentor_core.egress import HttpRequest, HttpResponse
 from agentor_core.llm import ModelDelta, ModelRequest, ModelResponse
@@ -117,3 +118,16 @@ class MemoryStore(Protocol):
     def search(self, namespace: str, query: str, *, limit: int = 10) -> Sequence[MemoryRecord]: ...
 
     def delete(self, record_id: str) -> bool: ...
+
+
+@runtime_checkable
+class ComponentReflector(Protocol):
+    """Reads a WASI preview 2 component's exported WIT functions as tool specs.
+
+    Compiles but never instantiates or runs the component. Raises
+    :class:`~agentor_core.errors.AgentorError` if ``wasm`` is not a component
+    that compiles; an export whose types have no JSON form is listed in
+    ``skipped`` with the reason, and the others are still returned.
+    """
+
+    def reflect(self, wasm: bytes, *, source: str) -> ComponentReflection: ...

@@ -14,6 +14,7 @@ from agentor_mcp.codes import McpCode
 from agentor_mcp.config import LoadedConfig, ServeConfig, ToolEntry, load_config
 from agentor_mcp.pinning import PinStatus, PinStore, tool_pin
 from agentor_mcp.poisoning import Finding, Hit, scan_tool
+from agentor_mcp.proxy import ComposedRuntime, OutsideServers, OutsideTool
 from agentor_mcp.transports import (
     HttpSettings,
     StaticTokenVerifier,
@@ -27,21 +28,27 @@ from agentor_mcp.transports import (
     serve_http,
     serve_stdio,
 )
+from agentor_mcp.upstream import ProxySection, ServerEntry
 
 __all__ = [
     "AgentorBridge",
+    "ComposedRuntime",
     "Finding",
     "Hit",
     "HttpSettings",
     "LoadedConfig",
     "McpCode",
+    "OutsideServers",
+    "OutsideTool",
     "PinStatus",
     "PinStore",
     "PromptBook",
     "PromptEntry",
+    "ProxySection",
     "ResourceStore",
     "ResourcesSection",
     "ServeConfig",
+    "ServerEntry",
     "StaticTokenVerifier",
     "ToolEntry",
     "Toolbox",

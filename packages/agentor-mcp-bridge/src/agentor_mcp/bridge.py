@@ -16,7 +16,7 @@ import re
 import secrets
 import warnings
 import weakref
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -102,6 +102,39 @@ def _error(code: str, message: str, hint: str | None = None) -> ToolError:
     return AgentorError(code, message, hint=hint).error
 
 
+MAX_CACHED_VALIDATORS: Final = 1024
+_VALIDATORS: dict[int, tuple[object, Any]] = {}
+
+
+def _validator(schema: dict[str, Any]) -> Any:
+    """A checked ``SafeValidator`` for ``schema``, kept while that schema object lives.
+
+    Keyed by identity: a spec's schema is the same object on every call, and the
+    entry holds it, so its id cannot be reused by another schema while cached.
+    Raises as ``check_patterns`` does; refusals are not cached.
+    """
+    entry = _VALIDATORS.get(id(schema))
+    if entry is not None and entry[0] is schema:
+        return entry[1]
+    check_patterns(schema)
+    validator = SafeValidator(schema)
+    if len(_VALIDATORS) >= MAX_CACHED_VALIDATORS:
+        _VALIDATORS.clear()
+    _VALIDATORS[id(schema)] = (schema, validator)
+    return validator
+
+
+def _runtime_failed(call: ToolCall, exc: Exception) -> ToolResult:
+    return ToolResult(
+        call_id=call.id,
+        error=_error(
+            McpCode.RUNTIME_FAILED,
+            f"the tool runtime failed ({type(exc).__name__}); nothing was returned",
+            "report this with the tool and the policy that caused it",
+        ),
+    )
+
+
 _LIST_CHANGED: Final = NotificationOptions(
     tools_changed=True, prompts_changed=True, resources_changed=True
 )
@@ -144,11 +177,55 @@ class Toolbox:
 _PINNED: ContextVar[Toolbox | None] = ContextVar("agentor_mcp_toolbox", default=None)
 
 
+_Send = Callable[[], Coroutine[Any, Any, None]]
+
+
 @dataclass(slots=True)
 class _ProgressRoute:
+    """Where a running call's progress and log notifications go (used on the event loop)."""
+
     loop: asyncio.AbstractEventLoop
     ctx: ServerRequestContext[Any, Any]
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    held: list[_Send] | None = None
+    """Notifications kept back until the call's decision is committed (see ``_one_commit``)."""
+
+    def start(self, send: _Send) -> None:
+        if self.held is not None:
+            self.held.append(send)
+            return
+        self.tasks.add(self.loop.create_task(send()))
+
+    def release(self) -> None:
+        held, self.held = self.held or [], None
+        for send in held:
+            self.tasks.add(self.loop.create_task(send()))
+
+
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """A call whose decision is audited and whose rest needs the event loop (an approval)."""
+
+    spec: ToolSpec
+    call: ToolCall
+    decision: Decision
+    pending: Pending | None
+
+
+DEFAULT_CALL_THREADS: Final = 4
+"""tools/call handled at once, each on one worker thread (policy, audit, sandbox)."""
+
+
+def _one_commit(grant: Capabilities) -> bool:
+    """Whether a call under ``grant`` can have its decision and outcome committed together.
+
+    With no network, no secret and nothing writable, a sandboxed call has no
+    effect outside its own (discarded) instance: everything it produces reaches
+    the client only after the decision and the outcome are durable in one
+    transaction, so an audit log that cannot commit still means nothing happened.
+    Any other grant commits the decision before the tool starts.
+    """
+    return not grant.network and not grant.secrets and not any(a.write for a in grant.filesystem)
 
 
 class AgentorBridge:
@@ -175,7 +252,10 @@ class AgentorBridge:
         resources: ResourceStore | None = None,
         prompts: PromptBook | None = None,
         content_tools: Collection[str] = (),
+        call_threads: int = DEFAULT_CALL_THREADS,
     ) -> None:
+        # One worker-thread hop per call: policy, audit and sandbox run there together.
+        self._call_limiter = anyio.CapacityLimiter(max(1, call_threads))
         self._box = Toolbox(
             runtime=runtime,
             policy=policy,
@@ -301,9 +381,18 @@ class AgentorBridge:
 
     def mcp_tools(self) -> list[types.Tool]:
         tools = []
+        # Outside MCP servers are re-listed here (pins and poisoning re-checked), on
+        # every tools/list; calls use that listing and never wait on a re-list.
+        refresh = getattr(self._runtime, "refresh_tools", None)
+        if callable(refresh):
+            refresh()
+        unconfined = getattr(self._runtime, "unconfined", None)
         for _name, spec in sorted(self.specs().items()):
             annotations = UNKNOWN_GRANT
-            grant = self._probe_grant(spec)
+            # An outside MCP server's tool runs in no sandbox: its grant proves nothing.
+            grant = (
+                None if callable(unconfined) and unconfined(spec.name) else self._probe_grant(spec)
+            )
             if grant is not None:
                 annotations = annotations_for(grant)
             title = spec.annotations.title or spec.title
@@ -344,13 +433,23 @@ class AgentorBridge:
         return value if isinstance(value, str) else None
 
     async def _append(self, event: AuditEvent) -> None:
+        await anyio.to_thread.run_sync(self._commit, event)
+
+    def _commit(self, *events: AuditEvent) -> None:
+        """Commit ``events`` in one transaction when the sink can (``append_many``), in order."""
+        many = getattr(self._audit, "append_many", None)
         try:
-            await anyio.to_thread.run_sync(self._audit.append, event)
+            if len(events) > 1 and callable(many):
+                many(list(events))
+            else:
+                for event in events:
+                    self._audit.append(event)
         except Exception as exc:
             _log.exception("audit append failed")
+            kinds = " and ".join(str(event.type) for event in events)
             raise AgentorError(
                 McpCode.AUDIT_FAILED,
-                f"the audit log did not commit the {event.type} event "
+                f"the audit log did not commit the {kinds} event "
                 f"({type(exc).__name__}); the call was refused",
                 hint="check that the audit log is writable ('agentor doctor'), then retry",
             ) from exc
@@ -398,8 +497,7 @@ class AgentorBridge:
     @staticmethod
     def _check_schema(spec: ToolSpec, arguments: dict[str, Any]) -> None:
         try:
-            check_patterns(spec.input_schema)
-            validator = SafeValidator(spec.input_schema)
+            validator = _validator(spec.input_schema)
             error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
         except PatternRefusedError as exc:
             raise AgentorError(
@@ -434,8 +532,7 @@ class AgentorBridge:
             problem = "the tool returned no JSON object"
         else:
             try:
-                check_patterns(spec.output_schema)
-                validator = SafeValidator(spec.output_schema)
+                validator = _validator(spec.output_schema)
                 error = jsonschema.exceptions.best_match(validator.iter_errors(data))
             except PatternRefusedError as exc:
                 problem = f"the outputSchema is refused: {exc}"
@@ -472,9 +569,36 @@ class AgentorBridge:
     async def _call(
         self, ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult | types.InputRequiredResult:
-        specs = await anyio.to_thread.run_sync(self.specs)
+        route = _ProgressRoute(loop=asyncio.get_running_loop(), ctx=ctx)
+        try:
+            # One hop to a worker thread for policy, audit and sandbox together: each
+            # hop costs a wake-up and a GIL hand-over on the request path.
+            step = await anyio.to_thread.run_sync(
+                self._decide_and_run, params, route, limiter=self._call_limiter
+            )
+        except BaseException:
+            route.held = None  # nothing the call produced leaves if it was not audited
+            raise
+        route.release()
+        if route.tasks:
+            # Progress sent before the result, so clients never see it after completion.
+            await asyncio.gather(*route.tasks, return_exceptions=True)
+        if isinstance(step, _Decided):
+            return await self._after_approval(ctx, params, step)
+        return step
+
+    def _decide_and_run(
+        self, params: types.CallToolRequestParams, route: _ProgressRoute
+    ) -> types.CallToolResult | _Decided:
+        """On a worker thread: schema, policy, audit and (unless it must ask) the sandbox."""
+        specs = self.specs()
         spec = specs.get(params.name)
         if spec is None:
+            # An outside tool that is disabled (unapproved, changed, poisoned) says why.
+            explain = getattr(self._runtime, "why_not_served", None)
+            reason = explain(params.name) if callable(explain) else None
+            if isinstance(reason, AgentorError):
+                raise reason
             raise AgentorError(
                 McpCode.INVALID_CALL,
                 f"no tool named {params.name[:128]!r} is served",
@@ -495,7 +619,18 @@ class AgentorBridge:
                 f"the policy engine failed ({type(exc).__name__}); the call was refused",
                 hint="check the policy with 'agentor policy check', then retry",
             ) from exc
-        await self._append(self._event(AuditEventType.DECISION, call, decision))
+        decided = self._event(AuditEventType.DECISION, call, decision)
+        confined = not self._unconfined(call.tool)
+        if (
+            decision.verdict is Verdict.ALLOW
+            and confined
+            and _one_commit(decision.obligations.grant)
+        ):
+            route.held = []
+            result = self._run_here(route, spec, call, decision)
+            self._commit(decided, self._outcome(call, decision, result))
+            return call_result(result, spec)
+        self._commit(decided)
         if decision.verdict is Verdict.DENY:
             return error_result(
                 _error(
@@ -505,6 +640,56 @@ class AgentorBridge:
                 ),
                 detail={"rule_id": decision.rule_id, "reason": decision.reason},
             )
+        if decision.verdict is Verdict.ASK or not confined:
+            # Approvals talk to the client; an outside server's tool is driven from the loop.
+            return _Decided(spec, call, decision, pending)
+        result = self._run_here(route, spec, call, decision)
+        self._commit(self._outcome(call, decision, result))
+        return call_result(result, spec)
+
+    def _unconfined(self, name: str) -> bool:
+        unconfined = getattr(self._runtime, "unconfined", None)
+        return bool(unconfined(name)) if callable(unconfined) else False
+
+    def _outcome(self, call: ToolCall, decision: Decision, result: ToolResult) -> AuditEvent:
+        outcome = result.error.code if result.error is not None else "ok"
+        return self._event(
+            AuditEventType.RESULT,
+            call,
+            decision,
+            outcome=outcome,
+            result_digest=result.digest(),
+        )
+
+    def _finish(self, spec: ToolSpec, decision: Decision, result: ToolResult) -> ToolResult:
+        if decision.obligations.trusted_output and result.error is None:
+            result = result.model_copy(update={"labels": _TRUSTED_OUTPUT})
+        result = self._check_output(spec, result)
+        if spec.name in self._content_tools:
+            result = unwrap_content(spec.name, result)
+        return result
+
+    def _run_here(
+        self, route: _ProgressRoute, spec: ToolSpec, call: ToolCall, decision: Decision
+    ) -> ToolResult:
+        """``ToolRuntime.invoke`` on this (worker) thread, then the output checks."""
+        self._routes[call.id] = route
+        try:
+            result = self._runtime.invoke(call, decision.obligations.grant)
+        except Exception as exc:  # noqa: BLE001 - the protocol says never raise; if it does, fail closed
+            _log.exception("tool runtime raised")
+            result = _runtime_failed(call, exc)
+        finally:
+            self._routes.pop(call.id, None)
+        return self._finish(spec, decision, result)
+
+    async def _after_approval(
+        self,
+        ctx: ServerRequestContext[Any, Any],
+        params: types.CallToolRequestParams,
+        step: _Decided,
+    ) -> types.CallToolResult | types.InputRequiredResult:
+        spec, call, decision, pending = step.spec, step.call, step.decision, step.pending
         if decision.verdict is Verdict.ASK:
             answer = await self._approval(ctx, params, call, decision, pending)
             if isinstance(answer, types.InputRequiredResult):
@@ -526,19 +711,8 @@ class AgentorBridge:
                         answer.note or "ask again if the call should run",
                     )
                 )
-        result = self._check_output(spec, await self._invoke(ctx, call, decision))
-        if spec.name in self._content_tools:
-            result = unwrap_content(spec.name, result)
-        outcome = result.error.code if result.error is not None else "ok"
-        await self._append(
-            self._event(
-                AuditEventType.RESULT,
-                call,
-                decision,
-                outcome=outcome,
-                result_digest=result.digest(),
-            )
-        )
+        result = self._finish(spec, decision, await self._invoke(ctx, call, decision))
+        await self._append(self._outcome(call, decision, result))
         return call_result(result, spec)
 
     # -- approval -------------------------------------------------------------------
@@ -672,21 +846,12 @@ class AgentorBridge:
             result = await self._runtime.invoke_async(call, decision.obligations.grant)
         except Exception as exc:  # noqa: BLE001 - the protocol says never raise; if it does, fail closed
             _log.exception("tool runtime raised")
-            result = ToolResult(
-                call_id=call.id,
-                error=_error(
-                    McpCode.RUNTIME_FAILED,
-                    f"the tool runtime failed ({type(exc).__name__}); nothing was returned",
-                    "report this with the tool and the policy that caused it",
-                ),
-            )
+            result = _runtime_failed(call, exc)
         finally:
             self._routes.pop(call.id, None)
         if route.tasks:
             # Progress sent before the result, so clients never see it after completion.
             await asyncio.gather(*route.tasks, return_exceptions=True)
-        if decision.obligations.trusted_output and result.error is None:
-            result = result.model_copy(update={"labels": _TRUSTED_OUTPUT})
         return result
 
     def progress_sink(self, event: object) -> None:
@@ -706,8 +871,7 @@ class AgentorBridge:
             return
 
         def schedule() -> None:
-            task = route.loop.create_task(self._send_progress(route, done, total or None, message))
-            route.tasks.add(task)
+            route.start(lambda: self._send_progress(route, done, total or None, message))
 
         try:
             route.loop.call_soon_threadsafe(schedule)
@@ -766,8 +930,7 @@ class AgentorBridge:
         text = message[:MAX_LOG_MESSAGE_CHARS]
 
         def schedule() -> None:
-            task = route.loop.create_task(self._send_log(route, level, text))
-            route.tasks.add(task)
+            route.start(lambda: self._send_log(route, level, text))
 
         try:
             route.loop.call_soon_threadsafe(schedule)

@@ -19,6 +19,7 @@ from agentor_core.tools import ToolSpec
 from agentor_core.validation import describe_validation_error
 from agentor_mcp.catalog import PromptEntry, ResourcesSection
 from agentor_mcp.codes import McpCode
+from agentor_mcp.upstream import MAX_SERVERS, ProxySection, ServerEntry, ServerName
 
 MAX_CONFIG_BYTES: Final = 1024 * 1024
 MAX_TOOLS: Final = 256
@@ -88,6 +89,15 @@ class ToolEntry(_Model):
         )
 
 
+class ToolboxSection(_Model):
+    """Who may publish the tools this server loads (``agentor serve --require-signed``)."""
+
+    require_signed: bool = False
+    """Refuse a tool file unless a trusted key signed it; a signature present is always checked."""
+    trusted_keys: tuple[RelPath, ...] = Field(default=(), max_length=64)
+    """Trusted ``.pub`` files or folders of them; default: the config trust folder."""
+
+
 class ServeConfig(_Model):
     version: Literal[1] = 1
     server: ServerSection = Field(default_factory=ServerSection)
@@ -95,8 +105,12 @@ class ServeConfig(_Model):
     audit: AuditSection = Field(default_factory=AuditSection)
     http: HttpSection = Field(default_factory=HttpSection)
     tools: tuple[ToolEntry, ...] = Field(default=(), max_length=MAX_TOOLS)
+    toolbox: ToolboxSection = Field(default_factory=ToolboxSection)
     resources: ResourcesSection | None = None
     prompts: tuple[PromptEntry, ...] = Field(default=(), max_length=1024)
+    servers: dict[ServerName, ServerEntry] = Field(default_factory=dict, max_length=MAX_SERVERS)
+    """Outside MCP servers whose tools are re-served as ``NAME.tool`` under the policy."""
+    proxy: ProxySection = Field(default_factory=ProxySection)
 
 
 @dataclass(frozen=True, slots=True)

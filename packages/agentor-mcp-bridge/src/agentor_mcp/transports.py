@@ -8,12 +8,14 @@ to start rather than expose sandboxed tools to the network.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import ipaddress
 import os
+import socket
 import stat
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -213,14 +215,41 @@ async def _with_background(main: Awaitable[None], background: Background | None)
         group.cancel_scope.cancel()
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, minus re-raising SIGINT/SIGTERM after its graceful shutdown.
+
+    uvicorn raises the captured signal again once it has stopped, and the default
+    action ends the process before the caller's cleanup runs: the audit log's
+    final signed checkpoint, a ``--workers`` parent stopping its workers. Here
+    ``serve()`` simply returns.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            captured = getattr(self, "_captured_signals", None)
+            if isinstance(captured, list):
+                captured.clear()
+
+
 async def serve_http(
-    bridge: AgentorBridge, settings: HttpSettings, background: Background | None = None
+    bridge: AgentorBridge,
+    settings: HttpSettings,
+    background: Background | None = None,
+    listener: socket.socket | None = None,
 ) -> None:
+    """Serve on ``settings.host:port``, or accept on ``listener``, a socket bound already.
+
+    A listening socket shared by several processes (each serving ``stateless``)
+    is how ``agentor serve --workers N`` spreads connections over processes.
+    """
     app = http_app(bridge, settings)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level="warning", server_header=False
     )
-    await _with_background(uvicorn.Server(config).serve(), background)
+    sockets = [listener] if listener is not None else None
+    await _with_background(_Server(config).serve(sockets=sockets), background)
 
 
 async def serve_stdio(bridge: AgentorBridge, background: Background | None = None) -> None:
@@ -237,8 +266,12 @@ def run_stdio(bridge: AgentorBridge, *, background: Background | None = None) ->
 
 
 def run_http(
-    bridge: AgentorBridge, settings: HttpSettings, *, background: Background | None = None
+    bridge: AgentorBridge,
+    settings: HttpSettings,
+    *,
+    background: Background | None = None,
+    listener: socket.socket | None = None,
 ) -> None:
     """Serve streamable HTTP until interrupted; refuses an unauthenticated non-loopback bind."""
     check_bind(settings)
-    anyio.run(serve_http, bridge, settings, background)
+    anyio.run(serve_http, bridge, settings, background, listener)

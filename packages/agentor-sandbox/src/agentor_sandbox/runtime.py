@@ -30,12 +30,19 @@ from agentor_core.validation import parse_untrusted_json
 from agentor_sandbox.cache import CompileCache
 from agentor_sandbox.codes import SandboxCode
 from agentor_sandbox.engine import EpochTicker, deadline_ticks, new_engine
+from agentor_sandbox.generic import (
+    GenericComponent,
+    GenericExport,
+    check_imports,
+    reflect_component,
+)
 from agentor_sandbox.host import HostServices, define_host
 from agentor_sandbox.loader import Compiled, ProgressCallback, WasmKind, compile_wasm, read_wasm
 from agentor_sandbox.manifest import MAX_MANIFEST_BYTES, Manifest
 from agentor_sandbox.reaper import Reaper
 from agentor_sandbox.state import CallState, Capture, ProgressSink, set_current, wait_for_streams
 from agentor_sandbox.wasi import check_preopens, resolved_env, wasi_config
+from agentor_sandbox.witjson import from_wit, to_wit
 
 _log = logging.getLogger(__name__)
 
@@ -62,6 +69,8 @@ class LoadedTool:
     specs: tuple[ToolSpec, ...]
     manifest: Manifest | None
     pre: wasmtime.InstancePre | None
+    generic: GenericComponent | None = None
+    """Set for a component of another world: its exported functions are the tools."""
 
 
 @dataclass(slots=True)
@@ -197,6 +206,35 @@ def _json_result(call_id: str, raw: str | bytes, limit: int) -> ToolResult:
     return ToolResult(call_id=call_id, content=(JsonContent(data=data),), labels=_UNTRUSTED)
 
 
+def _wit_arguments(export: GenericExport, arguments: dict[str, Any]) -> tuple[Any, ...]:
+    names = [name for name, _ in export.params]
+    unknown = sorted(set(arguments) - set(names))
+    if unknown:
+        raise AgentorError(
+            SandboxCode.ARGUMENTS_INVALID,
+            f"argument {unknown[0][:64]!r} is not a parameter of {export.tool}",
+            hint=f"its parameters: {', '.join(names) or 'none'}",
+        )
+    values = []
+    for name, ty in export.params:
+        if name not in arguments:
+            raise AgentorError(
+                SandboxCode.ARGUMENTS_INVALID,
+                f"argument {name!r} is required by {export.tool}",
+                hint="fix the argument to match the tool's input schema ('agentor tool inspect')",
+            )
+        values.append(to_wit(ty, arguments[name], repr(name)))
+    return tuple(values)
+
+
+def _generic_result(call_id: str, export: GenericExport, raw: Any, limit: int) -> ToolResult:
+    data: dict[str, Any] = {}
+    if export.result is not None:
+        data["result"] = from_wit(export.result, raw)
+    encoded = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return _json_result(call_id, encoded, limit)
+
+
 def _tool_error(call_id: str, record: Any) -> ToolResult:
     code = str(getattr(record, "code", ""))
     message = str(getattr(record, "message", ""))[:4096] or "the tool reported an error"
@@ -305,14 +343,10 @@ class SandboxRuntime:
 
     def _load_component(self, compiled: Compiled) -> LoadedTool:
         component = compiled.component
-        if component is None or any(
-            component.get_export_index(name) is None for name in ("describe", "call")
-        ):
-            raise AgentorError(
-                SandboxCode.NOT_A_TOOL,
-                f"{compiled.source} does not export describe and call (agentor:tool@0.1.0)",
-                hint="build it against the agentor:tool world shipped with agentor-core",
-            )
+        if component is None:  # pragma: no cover - compile_wasm sets it for components
+            raise AgentorError(SandboxCode.INTERNAL, "component missing")
+        if any(component.get_export_index(name) is None for name in ("describe", "call")):
+            return self._load_generic(compiled, component)
         grant = Capabilities()
         state = CallState(call_id="describe", tool=compiled.source, grant=grant)
         prepared = self._prepare_component(component, grant, resolved_env(grant))
@@ -328,6 +362,21 @@ class SandboxRuntime:
                 SandboxCode.MANIFEST_INVALID, exc.message, hint="fix describe() in the tool"
             ) from None
         return LoadedTool(compiled, manifest.tools, manifest, None)
+
+    def _load_generic(self, compiled: Compiled, component: wc.Component) -> LoadedTool:
+        # Not of the agentor:tool world: its exported functions are the tools. The
+        # imports are checked first, so nothing unconfinable is ever instantiated.
+        check_imports(self._engine, component, compiled.source)
+        generic = reflect_component(self._engine, component)
+        if not generic.exports:
+            skipped = "; ".join(f"{s.name}: {s.reason}" for s in generic.reflection.skipped[:3])
+            raise AgentorError(
+                SandboxCode.NOT_A_TOOL,
+                f"{compiled.source} exports no function with a JSON form"
+                + (f" ({skipped})" if skipped else ""),
+                hint="export functions of plain WIT types, or build against the agentor:tool world",
+            )
+        return LoadedTool(compiled, generic.reflection.tools, None, None, generic)
 
     def list_tools(self) -> Sequence[ToolSpec]:
         return tuple(
@@ -436,14 +485,29 @@ class SandboxRuntime:
                 self._refilling.discard(key)
 
     def _run_component(
-        self, prepared: Prepared, state: CallState, export: str, args: tuple[str, ...]
+        self,
+        prepared: Prepared,
+        state: CallState,
+        export: str,
+        args: tuple[Any, ...],
+        instance: str | None = None,
     ) -> Any:
         store = prepared.store
         limits = state.limits
         # Reset here: a pooled store may have been made a while ago.
         store.set_fuel(limits.fuel)
         store.set_epoch_deadline(deadline_ticks(limits.deadline_ms))
-        func = prepared.instance.get_func(store, export)
+        func = None
+        if instance is None:
+            func = prepared.instance.get_func(store, export)
+        else:
+            parent = prepared.instance.get_export_index(store, instance)
+            index = (
+                prepared.instance.get_export_index(store, export, parent)
+                if parent is not None
+                else None
+            )
+            func = prepared.instance.get_func(store, index) if index is not None else None
         if func is None:
             raise AgentorError(SandboxCode.NOT_A_TOOL, f"the tool has no {export} export")
         set_current(state)
@@ -511,11 +575,18 @@ class SandboxRuntime:
         component = tool.compiled.component
         if component is None:  # pragma: no cover - LoadedTool is built with one
             raise AgentorError(SandboxCode.INTERNAL, "component missing")
+        generic = tool.generic.exports.get(call.tool) if tool.generic is not None else None
+        # A generic export's arguments are checked against its WIT types before any
+        # instance exists: a wrong one is refused, naming the field, and nothing runs.
+        wit_args = _wit_arguments(generic, call.arguments) if generic is not None else ()
         key = (tool.compiled.sha256, grant_key(grant, env))
         prepared = self._take(key)
         if prepared is None:
             prepared = self._prepare_component(component, grant, env)
         try:
+            if generic is not None:
+                raw = self._run_component(prepared, state, generic.func, wit_args, generic.instance)
+                return _generic_result(call.id, generic, raw, grant.limits.result_bytes)
             raw = self._run_component(prepared, state, "call", (call.tool, args))
             if isinstance(raw, str):
                 return _json_result(call.id, raw, grant.limits.result_bytes)

@@ -37,6 +37,6 @@ class ToolkitCode(StrEnum):
     CAPABILITIES_EXCEED_GRANT = "toolkit.capabilities_exceed_grant"
     """The component requests more than the operator granted; the message lists the difference."""
     REFLECTION_UNAVAILABLE = "toolkit.reflection_unavailable"
-    """wasmtime is not installed: ``pip install 'agentor-toolkit[components]'``."""
+    """No component reflector is installed: ``pip install 'agentor-toolkit[components]'``."""
     WIT_TYPE_UNSUPPORTED = "toolkit.wit_type_unsupported"
-    """A generic component's export uses a WIT type with no JSON form (resources, streams)."""
+    """No longer raised since 0.1.1: the sandbox reports ``sandbox.wit_type_unsupported``."""

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,8 +22,11 @@ import click
 from rich.text import Text
 
 from agentor_cli.output import emit_json, handles_errors, json_option, stderr, stdout
+from agentor_cli.workers import Workers, combine
+from agentor_cli.workers import start as start_workers
 from agentor_core import discovery
 from agentor_core.canonical import sha256_hex
+from agentor_core.egress import HttpRequest, HttpResponse
 from agentor_core.errors import AgentorError, CoreCode
 from agentor_core.interfaces import AuditSink, EgressGuard, SecretStore
 from agentor_core.tools import ToolSpec
@@ -53,6 +57,31 @@ def _optional(interface: type[Any]) -> Any:
         return None
 
 
+class _LazyEgress:
+    """The installed EgressGuard, built when a tool sends its first request.
+
+    Building it imports httpx and loads the system's CA certificates: about half
+    a second at every start and reload, which a toolbox whose tools never reach
+    the network should not pay. A guard that fails to build refuses that request
+    with its error code, as any egress refusal.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._guard: EgressGuard | None = None
+
+    @staticmethod
+    def installed() -> bool:
+        return bool(discovery.implementations(EgressGuard))
+
+    def send(self, request: HttpRequest, grant: Any) -> HttpResponse:
+        with self._lock:
+            if self._guard is None:
+                self._guard = discovery.create(EgressGuard)  # type: ignore[type-abstract]
+            guard = self._guard
+        return guard.send(request, grant)
+
+
 @dataclass
 class _ProgressForward:
     """The runtime is built before the bridge; progress goes wherever the bridge says."""
@@ -62,6 +91,14 @@ class _ProgressForward:
     def __call__(self, event: object) -> None:
         if self.target is not None:
             self.target(event)
+
+
+@dataclass(frozen=True, slots=True)
+class Signing:
+    """``--require-signed`` and ``--trust`` from the command line, on top of ``[toolbox]``."""
+
+    require: bool = False
+    trust: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -76,8 +113,13 @@ class Served:
     retired: list[tuple[float, SandboxRuntime]] = field(default_factory=list)
     """Runtimes replaced by a reload, with when; closed once no call can still use them."""
     watched: str = ""
+    outside: Any = None
+    """agentor_mcp.OutsideServers for the [servers] of agentor.toml (read at start only)."""
+    signing: Signing = field(default_factory=Signing)
 
     def close(self) -> None:
+        if self.outside is not None:
+            self.outside.close()
         if self.log_handler is not None:
             logging.getLogger(TOOL_LOGGER).removeHandler(self.log_handler)
         for _when, old in self.retired:
@@ -107,7 +149,7 @@ class Served:
         self.watched = fingerprint
         try:
             loaded = _reload_config(self.config.source)
-            toolbox, runtime = _compose(loaded, self.forward)
+            toolbox, runtime = _compose(loaded, self.forward, self.outside, self.signing)
         except AgentorError as exc:
             stderr().print(Text(f"reload refused, still serving the previous toolbox: {exc}"))
             self._audit_reload(AuditEventType, AuditEvent, fingerprint, exc.code)
@@ -171,8 +213,28 @@ def _reload_config(path: Path) -> LoadedConfig:
     return load_config(path)
 
 
+def _admit(wasm: bytes, path: Path, name: str, loaded: LoadedConfig, signing: Signing) -> None:
+    """Refuse a tool file unless signed by a trusted key (when required); check any signature."""
+    from agentor_cli.commands.trust import trust_store  # noqa: PLC0415 - cryptography is slow
+    from agentor_toolkit.admission import admit_bytes  # noqa: PLC0415
+    from agentor_toolkit.signing import signature_path  # noqa: PLC0415
+
+    section = loaded.config.toolbox
+    require = signing.require or section.require_signed
+    if not require and not signature_path(path).is_file():
+        return
+    keys = (*signing.trust, *(loaded.resolve(key) for key in section.trusted_keys))
+    try:
+        # The bytes checked are the bytes loaded: the path is never read again.
+        admit_bytes(wasm, path, None, trust=trust_store(keys), require_signature=require)
+    except AgentorError as exc:
+        raise AgentorError(
+            exc.code, f"tool {name!r} ({path}): {exc.message}", hint=exc.error.hint
+        ) from None
+
+
 def _load_tools(
-    runtime: SandboxRuntime, loaded: LoadedConfig
+    runtime: SandboxRuntime, loaded: LoadedConfig, signing: Signing | None = None
 ) -> tuple[dict[str, ToolSpec], set[str]]:
     from agentor_mcp import McpCode  # noqa: PLC0415 - see build()
 
@@ -190,6 +252,7 @@ def _load_tools(
                 f"{loaded.source}: tool file {path} cannot be read ({exc})",
                 hint="fix the 'file' of this [[tools]] entry",
             ) from None
+        _admit(wasm, path, entry.name or path.stem, loaded, signing or Signing())
         specs = runtime.load_bytes(wasm, source=path.name, default_name=entry.name or path.stem)
         for spec in specs:
             override = entry.override(spec) if entry.name in {None, spec.name} else None
@@ -200,28 +263,38 @@ def _load_tools(
     return overrides, content_tools
 
 
-def _compose(loaded: LoadedConfig, forward: _ProgressForward) -> tuple[Toolbox, SandboxRuntime]:
-    """A fresh runtime with the tools loaded, the policy, resources and prompts."""
-    from agentor_mcp import PromptBook, ResourceStore, Toolbox  # noqa: PLC0415
+def _compose(
+    loaded: LoadedConfig,
+    forward: _ProgressForward,
+    outside: Any = None,
+    signing: Signing | None = None,
+) -> tuple[Toolbox, SandboxRuntime]:
+    """A fresh runtime with the tools loaded, the policy, resources and prompts.
+
+    With outside MCP servers, the toolbox serves both behind one ComposedRuntime.
+    """
+    from agentor_mcp import ComposedRuntime, PromptBook, ResourceStore, Toolbox  # noqa: PLC0415
     from agentor_policy import PolicyHolder  # noqa: PLC0415
     from agentor_sandbox import SandboxRuntime  # noqa: PLC0415
 
     runtime = SandboxRuntime(
-        egress_guard=_optional(EgressGuard),
+        # Without an installed guard, http-fetch is refused (sandbox.egress_unavailable).
+        egress_guard=_LazyEgress() if _LazyEgress.installed() else None,
         secret_store=_optional(SecretStore),
         on_progress=forward,
     )
     try:
-        overrides, content_tools = _load_tools(runtime, loaded)
+        overrides, content_tools = _load_tools(runtime, loaded, signing)
         section = loaded.config.resources
         resources = ResourceStore(section, loaded.base) if section is not None else None
         prompts = PromptBook(loaded.config.prompts, resources)
         policy = PolicyHolder.from_file(loaded.resolve(loaded.config.policy.file))
+        served = runtime if outside is None else ComposedRuntime(runtime, outside)
     except BaseException:
         runtime.close()
         raise
     toolbox = Toolbox(
-        runtime=runtime,
+        runtime=served,
         policy=policy,
         overrides=overrides,
         resources=resources,
@@ -231,7 +304,7 @@ def _compose(loaded: LoadedConfig, forward: _ProgressForward) -> tuple[Toolbox, 
     return toolbox, runtime
 
 
-def build(config: Path | None) -> Served:
+def build(config: Path | None, signing: Signing | None = None) -> Served:
     """Compose sandbox, policy, audit and bridge from ``config`` (default: the embedded one)."""
     # Imported here, not at the top: mcp and wasmtime take seconds to import, and
     # every other agentor command would pay for them.
@@ -240,17 +313,24 @@ def build(config: Path | None) -> Served:
 
     loaded = load_config(config or DEFAULT_CONFIG)
     forward = _ProgressForward()
-    toolbox, runtime = _compose(loaded, forward)
-    audit: AuditSink | None = None
+    audit_path = loaded.config.audit.path
+    audit = create_audit_sink(
+        path=loaded.resolve(audit_path) if audit_path else None,
+        durability=loaded.config.audit.durability,
+    )
+    outside = None
     try:
-        audit_path = loaded.config.audit.path
-        audit = create_audit_sink(
-            path=loaded.resolve(audit_path) if audit_path else None,
-            durability=loaded.config.audit.durability,
-        )
+        outside = _outside_servers(loaded, audit)
+        toolbox, runtime = _compose(loaded, forward, outside, signing)
+    except BaseException:
+        if outside is not None:
+            outside.close()
+        audit.close()
+        raise
+    try:
         server = loaded.config.server
         bridge = AgentorBridge(
-            runtime,
+            toolbox.runtime,
             toolbox.policy,
             audit,
             name=server.name,
@@ -262,8 +342,9 @@ def build(config: Path | None) -> Served:
         )
     except BaseException:
         runtime.close()
-        if audit is not None:
-            audit.close()
+        if outside is not None:
+            outside.close()
+        audit.close()
         raise
     forward.target = bridge.progress_sink
     # Guest log lines reach the client as MCP logging notifications of their call.
@@ -271,7 +352,59 @@ def build(config: Path | None) -> Served:
     tool_logger = logging.getLogger(TOOL_LOGGER)
     tool_logger.setLevel(logging.DEBUG)
     tool_logger.addHandler(handler)
-    return Served(bridge, runtime, audit, loaded, list(bridge.tool_names()), handler, forward)
+    return Served(
+        bridge,
+        runtime,
+        audit,
+        loaded,
+        list(bridge.tool_names()),
+        handler,
+        forward,
+        outside=outside,
+        signing=signing or Signing(),
+    )
+
+
+def _outside_servers(loaded: LoadedConfig, audit: AuditSink) -> Any:
+    """The [servers] of agentor.toml behind agentor-mcp-bridge's proxy, or None."""
+    if not loaded.config.servers:
+        return None
+    from agentor_mcp import OutsideServers, PinStore  # noqa: PLC0415
+
+    return OutsideServers(
+        loaded.config.servers,
+        base=loaded.base,
+        pins=PinStore(loaded.resolve(loaded.config.proxy.pin_file)),
+        audit=audit,
+        proxy=loaded.config.proxy,
+        egress_guard=_optional(EgressGuard),
+        secret_store=_optional(SecretStore),
+        close_guard=True,
+    )
+
+
+def _start_workers(
+    config_path: Path | None, http_address: str | None, count: int, stateless: bool
+) -> Workers | None:
+    """``--workers N``: bind the port and fork N-1 workers (stateless HTTP only)."""
+    if count == 1:
+        return None
+    from agentor_mcp import McpCode, load_config, parse_address  # noqa: PLC0415
+
+    if http_address is None:
+        raise AgentorError(
+            McpCode.CONFIG_INVALID,
+            "--workers applies to HTTP only",
+            hint="add --http 127.0.0.1:PORT, or leave --workers out for stdio",
+        )
+    if not (stateless or load_config(config_path or DEFAULT_CONFIG).config.http.stateless):
+        raise AgentorError(
+            McpCode.CONFIG_INVALID,
+            "--workers needs stateless HTTP: a session would live in one worker process only",
+            hint="add --stateless (or stateless = true under [http] in agentor.toml)",
+        )
+    host, port = parse_address(http_address)
+    return start_workers(host, port, count)
 
 
 def _check_arguments(raw: str) -> dict[str, Any]:
@@ -312,6 +445,13 @@ def _check_arguments(raw: str) -> dict[str, Any]:
     "--stateless", is_flag=True, help="HTTP without sessions (several processes behind one LB)."
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="HTTP worker processes accepting on one port (POSIX; needs --stateless).",
+)
+@click.option(
     "--reload/--no-reload",
     default=True,
     show_default=True,
@@ -319,6 +459,18 @@ def _check_arguments(raw: str) -> dict[str, Any]:
 )
 @click.option(
     "--check", is_flag=True, help="Start, list tools, make one call, print the outcome, exit."
+)
+@click.option(
+    "--require-signed",
+    is_flag=True,
+    help="Refuse tool files unless a trusted key signed them (as [toolbox] require_signed).",
+)
+@click.option(
+    "--trust",
+    "trust",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A trusted .pub file or folder of them (repeatable; default: the config trust folder).",
 )
 @click.option("--check-tool", default=CHECK_TOOL, show_default=True, help="Tool for --check.")
 @click.option("--check-args", default=CHECK_ARGS, show_default=True, help="Arguments for --check.")
@@ -331,8 +483,11 @@ def serve(
     token_file: Path | None,
     allowed_host: tuple[str, ...],
     stateless: bool,
+    workers: int,
     reload: bool,
     check: bool,
+    require_signed: bool,
+    trust: tuple[Path, ...],
     check_tool: str,
     check_args: str,
     as_json: bool,
@@ -344,7 +499,14 @@ def serve(
     """
     from agentor_mcp import HttpSettings, parse_address, run_http, run_stdio, self_check  # noqa: PLC0415
 
-    served = build(config_path)
+    # Forked before build(): no thread exists yet, and each worker builds its own parts.
+    pool = None if check else _start_workers(config_path, http_address, workers, stateless)
+    try:
+        served = build(config_path, Signing(require_signed, trust))
+    except BaseException:
+        if pool is not None:
+            pool.stop()
+        raise
     try:
         if check:
             report = self_check(served.bridge, check_tool, _check_arguments(check_args))
@@ -380,6 +542,14 @@ def serve(
             stateless=stateless or http.stateless,
         )
         note.print(Text(f"agentor serve: {len(served.tools)} tools on http://{http_address}/mcp"))
-        run_http(served.bridge, settings, background=served.watch if reload else None)
+        follow = pool.follow_parent if pool is not None and pool.is_worker else None
+        run_http(
+            served.bridge,
+            settings,
+            background=combine(served.watch if reload else None, follow),
+            listener=pool.listener if pool is not None else None,
+        )
     finally:
         served.close()
+        if pool is not None:
+            pool.stop()

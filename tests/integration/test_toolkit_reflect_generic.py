@@ -1,4 +1,7 @@
-"""Generic components: exported WIT functions become tools with schemas from their WIT types."""
+"""Generic components: exported WIT functions become tools with schemas from their WIT types.
+
+The toolkit reflects through agentor-sandbox's ComponentReflector, so this runs with both.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +12,12 @@ import pytest
 import wasmtime
 
 from agentor_core.errors import AgentorError
+from agentor_sandbox.witjson import MAX_SAFE
 from agentor_toolkit.errors import ToolkitCode
 from agentor_toolkit.inspection import inspect_component
-from agentor_toolkit.reflect import MAX_SAFE, reflect_bytes, reflect_component
+from agentor_toolkit.reflect import reflect_bytes, reflect_component
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "toolkit" / "fixtures"
 
 
 def _component(name: str, tmp_path: Path) -> Path:
@@ -87,8 +91,8 @@ def test_instances_and_resources(tmp_path: Path) -> None:
     data = _component("generic_instance", tmp_path).read_bytes()
     reflected = reflect_bytes(data)
     assert [tool.name for tool in reflected.tools] == ["math.add"]
-    assert [name for name, _ in reflected.skipped] == ["close"]
-    assert "resource has no JSON form" in reflected.skipped[0][1]
+    assert [s.name for s in reflected.skipped] == ["close"]
+    assert "resource has no JSON form" in reflected.skipped[0].reason
 
 
 def test_core_modules_and_garbage_are_refused(tmp_path: Path) -> None:

@@ -1,0 +1,115 @@
+"""Streamable HTTP to outside MCP servers, every request through an ``EgressGuard``.
+
+The SDK's ``streamable_http_client`` accepts an ``httpx2.AsyncClient``; this
+module gives it one whose transport hands each request to the guard (the core
+Protocol, e.g. agentor-egress's ``HttpEgressGuard``) with the grant derived
+from the server's config entry. So the guard's checks apply to every byte the
+proxy sends: destination allowlist, DNS resolution with special-range refusal
+and IP pinning (no rebinding), redirects re-checked, secret placeholders bound
+to the origin, leak scanning, size and time caps.
+
+The guard's ``send`` is request/response: it returns a complete body. That
+fits every POST (a JSON answer, or an SSE stream the server closes after the
+response) and DELETE. It cannot carry the optional long-lived GET stream of
+server-initiated messages, so a GET is answered here with ``405 Method Not
+Allowed``, which the specification allows a server to say: the client then
+works without that stream (upstream ``list_changed`` notifications over HTTP
+are not received; the proxy re-lists on every ``tools/list`` instead).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import anyio.to_thread
+import httpx2
+
+from agentor_core.capabilities import Capabilities, HttpMethod
+from agentor_core.egress import HttpRequest
+from agentor_core.errors import AgentorError
+from agentor_core.interfaces import EgressGuard
+
+# Headers the guard owns or refuses from a caller; httpx2 adds them by default.
+_DROPPED: Final = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "upgrade",
+        "te",
+        "trailer",
+        "expect",
+        "accept-encoding",
+        "proxy-authorization",
+        "proxy-connection",
+    }
+)
+
+
+class GuardRefusedError(httpx2.TransportError):
+    """The egress guard refused or failed the request; ``code`` is its stable code."""
+
+    def __init__(self, error: AgentorError) -> None:
+        super().__init__(f"{error.code}: {error.message}")
+        self.code = error.code
+
+
+class GuardedTransport(httpx2.AsyncBaseTransport):
+    def __init__(
+        self,
+        guard: EgressGuard,
+        grant: Capabilities,
+        extra_headers: dict[str, str] | None = None,
+    ) -> None:
+        self._guard = guard
+        self._grant = grant
+        self._extra = dict(extra_headers or {})
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if request.method == "GET":
+            # See the module docstring: no long-lived stream through a request/response guard.
+            return httpx2.Response(405, headers={"allow": "POST, DELETE"}, request=request)
+        try:
+            method = HttpMethod(request.method)
+        except ValueError:
+            return httpx2.Response(405, request=request)
+        body = await request.aread()
+        headers = [
+            (name, value)
+            for name, value in request.headers.items()
+            if name.lower() not in _DROPPED and name.lower() not in {k.lower() for k in self._extra}
+        ]
+        headers += list(self._extra.items())
+        try:
+            outgoing = HttpRequest(
+                method=method, url=str(request.url), headers=tuple(headers), body=body
+            )
+            answer = await anyio.to_thread.run_sync(self._guard.send, outgoing, self._grant)
+        except AgentorError as exc:
+            raise GuardRefusedError(exc) from None
+        except ValueError as exc:  # pydantic: a header or URL the core model refuses
+            raise httpx2.TransportError(f"request refused before sending: {exc}") from None
+        return httpx2.Response(
+            answer.status,
+            headers=[
+                (name, value)
+                for name, value in answer.headers
+                if name.lower() not in {"content-encoding", "transfer-encoding", "content-length"}
+            ],
+            content=answer.body,
+            request=request,
+        )
+
+
+def guarded_client(
+    guard: EgressGuard, grant: Capabilities, headers: dict[str, str], timeout: float
+) -> httpx2.AsyncClient:
+    """An ``httpx2.AsyncClient`` for the SDK's streamable-HTTP client, sending through ``guard``."""
+    return httpx2.AsyncClient(
+        transport=GuardedTransport(guard, grant, headers),
+        timeout=timeout,
+        follow_redirects=False,  # the guard follows and re-checks redirects itself
+        trust_env=False,
+    )
