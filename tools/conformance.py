@@ -12,8 +12,10 @@ Client mode (``--mode client``): the suite starts its scenario servers and runs
 ``agentor mcp client URL --exercise`` against each: the proxy's client (the SDK
 client, every request through the egress guard, tools pinned on first sight in
 a throwaway pin file after the poisoning scan, each tool called once with
-example arguments from its schema). Every client scenario (suite ``all``) must
-pass unless listed under ``client:`` in the expected-failures file.
+example arguments from its schema; OAuth with ``--oauth follow``, pre-registered
+credentials from the suite's context passed by tools/conformance_client.py).
+Every client scenario (suite ``all``) must pass unless listed under ``client:``
+in the expected-failures file.
 
 Usage: python tools/conformance.py [--mode server|client] [--scenario NAME] [--keep]
 Needs: agentor-cli and agentor-mcp-bridge installed (e.g. ``hatch run python
@@ -40,6 +42,7 @@ NODE = NODE_DIR / "node_modules" / ".bin" / "node"
 TOOLBOX = ROOT / "examples" / "toolboxes" / "everything" / "agentor.toml"
 EXPECTED = ROOT / "tools" / "conformance_expected_failures.yml"
 START_TIMEOUT = 60.0
+CONFORMANCE_CLIENT_METADATA_URL = "https://conformance-test.local/client-metadata.json"
 
 
 def ensure_node() -> None:
@@ -130,9 +133,17 @@ def main() -> int:
 def run_client(args: argparse.Namespace, work: Path, env: dict[str, str]) -> int:
     """The suite's client scenarios against ``agentor mcp client`` (the proxy's client)."""
     started = time.monotonic()
-    client = [sys.executable, "-m", "agentor_cli", "mcp", "client", "--json", "--exercise"]
+    # conformance_client.py turns the suite's MCP_CONFORMANCE_CONTEXT (pre-registered
+    # credentials) into options, then runs `agentor mcp client`.
+    client = [sys.executable, str(ROOT / "tools" / "conformance_client.py"), "--json", "--exercise"]
     # The scenario servers listen on localhost: a special range the guard must be granted.
     client += ["--allow-range", "127.0.0.0/8", "--allow-range", "::1/128"]
+    # OAuth: the scenario authorization servers approve at once, so the authorization
+    # URL is fetched through the egress guard and its redirect followed (no browser).
+    # The client id metadata document URL is the one the suite serves as this test
+    # client's published metadata (used only where a server supports such documents).
+    client += ["--oauth", "follow"]
+    client += ["--client-metadata-url", CONFORMANCE_CLIENT_METADATA_URL]
     node_env = dict(env, PATH=f"{NODE.parent}{os.pathsep}{env.get('PATH', '')}")
     suite = [str(NODE), str(SUITE), "client", "--command", " ".join(client)]
     if args.scenario:

@@ -103,6 +103,11 @@ class ToolCall(BaseModel):
     embedded_labels: dict[Name, LabelSet] = Field(default_factory=dict, max_length=256)
     """For a string argument that contains destinations (URLs, e-mail addresses), the
     join of those destinations' own labels: a recipient follows a link in a body."""
+    off_plan: bool = False
+    """The agent declared a plan of tools while its context was trusted, this tool is
+    not in it, and untrusted content is now in the context: untrusted text may have
+    chosen to call it (control flow, not data flow). Set only by a runtime with a plan
+    in force; the policy decides what an off-plan call may do."""
 
     @model_validator(mode="after")
     def _labels_name_arguments(self) -> ToolCall:

@@ -14,7 +14,7 @@ from agentor_mcp.codes import McpCode
 from agentor_mcp.config import LoadedConfig, ServeConfig, ToolEntry, load_config
 from agentor_mcp.pinning import PinStatus, PinStore, tool_pin
 from agentor_mcp.poisoning import Finding, Hit, scan_tool
-from agentor_mcp.proxy import ComposedRuntime, OutsideServers, OutsideTool
+from agentor_mcp.proxy import ComposedRuntime, OutsideServers, OutsideTool, ServerPlan
 from agentor_mcp.transports import (
     HttpSettings,
     StaticTokenVerifier,
@@ -49,6 +49,7 @@ __all__ = [
     "ResourcesSection",
     "ServeConfig",
     "ServerEntry",
+    "ServerPlan",
     "StaticTokenVerifier",
     "ToolEntry",
     "Toolbox",

@@ -49,6 +49,7 @@ from agentor_core.errors import AgentorError, ToolError
 from agentor_core.interfaces import ApprovalChannel, AuditSink, PolicyEngine, ToolRuntime
 from agentor_core.labels import Label, LabelSet, Source
 from agentor_core.tools import JsonContent, ToolCall, ToolResult, ToolSpec
+from agentor_mcp import outside_catalog
 from agentor_mcp.__about__ import __version__
 from agentor_mcp.annotations import UNKNOWN_GRANT, annotations_for, example_arguments
 from agentor_mcp.approvals import (
@@ -64,6 +65,8 @@ from agentor_mcp.approvals import (
 from agentor_mcp.catalog import PromptBook, RenderedMessage, ResourceBody, ResourceStore
 from agentor_mcp.codes import McpCode
 from agentor_mcp.content import call_result, error_result, mcp_tool, unwrap_content
+from agentor_mcp.outside_catalog import OutsideCatalog
+from agentor_mcp.proxy import OutsideServers
 from agentor_mcp.schemas import (
     MAX_PATTERN_CHARS,
     PatternRefusedError,
@@ -948,22 +951,86 @@ class AgentorBridge:
 
     # -- resources --------------------------------------------------------------------
 
+    def _catalog(self) -> OutsideCatalog | None:
+        """Outside servers' resources and prompts, when the toolbox fronts any."""
+        runtime: Any = self._runtime
+        outside = (
+            runtime if isinstance(runtime, OutsideServers) else getattr(runtime, "outside", None)
+        )
+        return OutsideCatalog(outside) if isinstance(outside, OutsideServers) else None
+
     async def _on_list_resources(
         self, _ctx: ServerRequestContext[Any, Any], _params: types.PaginatedRequestParams | None
     ) -> types.ListResourcesResult:
         entries = self._resources.section.files if self._resources else ()
+        catalog = self._catalog()
+        outside = await anyio.to_thread.run_sync(catalog.resources) if catalog else []
         return types.ListResourcesResult(
             resources=[
-                types.Resource(
-                    uri=e.uri,
-                    name=e.name,
-                    title=e.title,
-                    description=e.description,
-                    mime_type=e.mime_type,
-                )
-                for e in entries
+                *(
+                    types.Resource(
+                        uri=e.uri,
+                        name=e.name,
+                        title=e.title,
+                        description=e.description,
+                        mime_type=e.mime_type,
+                    )
+                    for e in entries
+                ),
+                *outside,
             ]
         )
+
+    def _outside_read(
+        self, catalog: OutsideCatalog, server: str, action: str, arguments: dict[str, Any]
+    ) -> tuple[ToolCall, Decision]:
+        """Policy and audit for reading from an outside server: ``server.<action>`` as a call."""
+        call = self._build_call(f"{server}.{action}", arguments)
+        try:
+            decision = self._policy.decide(call, self._context())
+        except Exception as exc:
+            _log.exception("policy engine failed")
+            raise AgentorError(
+                McpCode.POLICY_DENIED,
+                f"the policy engine failed ({type(exc).__name__}); the read was refused",
+                hint="check the policy with 'agentor policy check', then retry",
+            ) from exc
+        self._commit(self._event(AuditEventType.DECISION, call, decision))
+        if decision.verdict is Verdict.DENY:
+            raise AgentorError(
+                McpCode.POLICY_DENIED,
+                f"policy rule {decision.rule_id!r} denied {call.tool}: {decision.reason}",
+                hint="ask the operator to allow it in the policy if this read should be allowed",
+            )
+        if decision.verdict is not Verdict.ALLOW:
+            raise AgentorError(
+                McpCode.APPROVAL_UNAVAILABLE,
+                f"policy rule {decision.rule_id!r} asks before {call.tool}; reads of outside "
+                "resources and prompts are allowed or denied by the policy, never asked",
+                hint="allow or deny this read in the policy",
+            )
+        return call, decision
+
+    def _read_outside(self, catalog: OutsideCatalog, server: str, uri: str) -> list[Any]:
+        if server not in catalog.outside.server_names:
+            raise AgentorError(
+                McpCode.RESOURCE_NOT_FOUND,
+                f"no outside server {server[:64]!r} is configured",
+                hint="call resources/list for the resources served",
+            )
+        call, decision = self._outside_read(
+            catalog, server, outside_catalog.READ_RESOURCE, {"uri": uri}
+        )
+        try:
+            contents = catalog.read(server, uri, decision.obligations.grant.limits.result_bytes)
+        except AgentorError as exc:
+            self._commit(self._event(AuditEventType.RESULT, call, decision, outcome=exc.code))
+            raise
+        digest = sha256_hex(canonical_json([c.model_dump(mode="json") for c in contents]))
+        self._commit(
+            self._event(AuditEventType.RESULT, call, decision, outcome="ok", result_digest=digest)
+        )
+        return contents
 
     async def _on_list_resource_templates(
         self, _ctx: ServerRequestContext[Any, Any], _params: types.PaginatedRequestParams | None
@@ -994,6 +1061,16 @@ class AgentorBridge:
     async def _on_read_resource(
         self, _ctx: ServerRequestContext[Any, Any], params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult:
+        outside = outside_catalog.parse_served_uri(str(params.uri))
+        catalog = self._catalog() if outside is not None else None
+        if outside is not None and catalog is not None:
+            try:
+                contents = await anyio.to_thread.run_sync(
+                    self._read_outside, catalog, outside[0], outside[1]
+                )
+            except AgentorError as exc:
+                raise _rpc_error(exc, RESOURCE_NOT_FOUND_RPC) from None
+            return types.ReadResourceResult(contents=contents)
         try:
             body = await anyio.to_thread.run_sync(self._read, str(params.uri))
         except AgentorError as exc:
@@ -1032,6 +1109,8 @@ class AgentorBridge:
         self, _ctx: ServerRequestContext[Any, Any], _params: types.PaginatedRequestParams | None
     ) -> types.ListPromptsResult:
         entries = self._prompts.prompts.values() if self._prompts else ()
+        catalog = self._catalog()
+        outside = await anyio.to_thread.run_sync(catalog.prompts) if catalog else []
         return types.ListPromptsResult(
             prompts=[
                 types.Prompt(
@@ -1047,11 +1126,42 @@ class AgentorBridge:
                 )
                 for p in entries
             ]
+            + outside
         )
+
+    def _get_outside_prompt(
+        self, catalog: OutsideCatalog, name: str, arguments: dict[str, str] | None
+    ) -> types.GetPromptResult:
+        server, _dot, prompt = name.partition(".")
+        call, decision = self._outside_read(
+            catalog,
+            server,
+            outside_catalog.GET_PROMPT,
+            {"name": prompt, "arguments": dict(arguments or {})},
+        )
+        limit = decision.obligations.grant.limits.result_bytes
+        try:
+            result = catalog.get_prompt(server, prompt, arguments, limit)
+        except AgentorError as exc:
+            self._commit(self._event(AuditEventType.RESULT, call, decision, outcome=exc.code))
+            raise
+        digest = sha256_hex(canonical_json(result.model_dump(mode="json", by_alias=True)))
+        self._commit(
+            self._event(AuditEventType.RESULT, call, decision, outcome="ok", result_digest=digest)
+        )
+        return result
 
     async def _on_get_prompt(
         self, _ctx: ServerRequestContext[Any, Any], params: types.GetPromptRequestParams
     ) -> types.GetPromptResult:
+        catalog = self._catalog()
+        if catalog is not None and catalog.outside.owns(params.name):
+            try:
+                return await anyio.to_thread.run_sync(
+                    self._get_outside_prompt, catalog, params.name, params.arguments
+                )
+            except AgentorError as exc:
+                raise _rpc_error(exc, types.INVALID_PARAMS) from None
         if self._prompts is None:
             raise MCPError(types.INVALID_PARAMS, "this server serves no prompts")
         book = self._prompts

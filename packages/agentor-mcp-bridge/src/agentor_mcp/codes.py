@@ -50,3 +50,10 @@ class McpCode(StrEnum):
     """An outside tool changed since it was approved (a rug pull?); disabled until re-approved."""
     TOOL_POISONED = "mcp.tool_poisoned"
     """An outside tool's description or schema has poisoning findings the config refuses."""
+    AUTH_REQUIRED = "mcp.auth_required"
+    """An outside server needs an authorization a person gives once (``agentor mcp login``)."""
+    AUTH_FAILED = "mcp.auth_failed"
+    """The OAuth flow with an outside server's authorization server failed."""
+    AUTH_REFUSED = "mcp.auth_refused"
+    """An authorization server or its answer was refused: http:// (not loopback), issuer
+    mismatch, oversized or invalid metadata, no PKCE S256."""

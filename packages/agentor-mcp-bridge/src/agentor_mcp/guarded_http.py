@@ -19,7 +19,9 @@ are not received; the proxy re-lists on every ``tools/list`` instead).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 import httpx2
@@ -28,6 +30,7 @@ from agentor_core.capabilities import Capabilities, HttpMethod
 from agentor_core.egress import HttpRequest
 from agentor_core.errors import AgentorError
 from agentor_core.interfaces import EgressGuard
+from agentor_mcp.codes import McpCode
 
 # Headers the guard owns or refuses from a caller; httpx2 adds them by default.
 _DROPPED: Final = frozenset(
@@ -56,18 +59,43 @@ class GuardRefusedError(httpx2.TransportError):
         self.code = error.code
 
 
+AuthGrant = Callable[[str], Capabilities]
+"""The grant for one OAuth request (metadata, registration, token) to a URL; may raise."""
+
+
+def _endpoint(url: str) -> tuple[str, str, int | None, str]:
+    parts = urlsplit(url)
+    return (parts.scheme, (parts.hostname or "").lower(), parts.port, parts.path or "/")
+
+
 class GuardedTransport(httpx2.AsyncBaseTransport):
     def __init__(
         self,
         guard: EgressGuard,
         grant: Capabilities,
         extra_headers: dict[str, str] | None = None,
+        *,
+        endpoint: str | None = None,
+        auth_grant: AuthGrant | None = None,
+        max_auth_bytes: int = 64 * 1024,
     ) -> None:
+        """``endpoint`` + ``auth_grant``: requests to any other URL come from the OAuth
+        client (agentor_mcp.oauth) and go through the guard under ``auth_grant(url)``,
+        without ``extra_headers``, their answers bounded to ``max_auth_bytes``."""
         self._guard = guard
         self._grant = grant
         self._extra = dict(extra_headers or {})
+        self._endpoint = _endpoint(endpoint) if endpoint is not None else None
+        self._auth_grant = auth_grant
+        self._max_auth = max_auth_bytes
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if (
+            self._auth_grant is not None
+            and self._endpoint is not None
+            and _endpoint(str(request.url)) != self._endpoint
+        ):
+            return await self._auth_request(request, self._auth_grant)
         if request.method == "GET":
             # See the module docstring: no long-lived stream through a request/response guard.
             return httpx2.Response(405, headers={"allow": "POST, DELETE"}, request=request)
@@ -102,13 +130,74 @@ class GuardedTransport(httpx2.AsyncBaseTransport):
             request=request,
         )
 
+    async def _auth_request(
+        self, request: httpx2.Request, make_grant: AuthGrant
+    ) -> httpx2.Response:
+        try:
+            method = HttpMethod(request.method)
+            grant = make_grant(str(request.url))
+        except AgentorError as exc:
+            raise GuardRefusedError(exc) from None
+        except ValueError:
+            return httpx2.Response(405, request=request)
+        body = await request.aread()
+        headers = [(n, v) for n, v in request.headers.items() if n.lower() not in _DROPPED]
+        try:
+            outgoing = HttpRequest(
+                method=method, url=str(request.url), headers=tuple(headers), body=body
+            )
+            answer = await anyio.to_thread.run_sync(self._guard.send, outgoing, grant)
+        except AgentorError as exc:
+            raise GuardRefusedError(exc) from None
+        except ValueError as exc:
+            raise httpx2.TransportError(f"request refused before sending: {exc}") from None
+        if len(answer.body) > self._max_auth:
+            raise GuardRefusedError(
+                AgentorError(
+                    McpCode.AUTH_REFUSED,
+                    f"an authorization answer from {request.url.host[:200]} is "
+                    f"{len(answer.body)} bytes; the limit is {self._max_auth}",
+                    hint="raise [servers.NAME.auth] max_metadata_bytes if this is expected",
+                )
+            )
+        return httpx2.Response(
+            answer.status,
+            headers=[
+                (name, value)
+                for name, value in answer.headers
+                if name.lower() not in {"content-encoding", "transfer-encoding", "content-length"}
+            ],
+            content=answer.body,
+            request=request,
+        )
+
 
 def guarded_client(
-    guard: EgressGuard, grant: Capabilities, headers: dict[str, str], timeout: float
+    guard: EgressGuard,
+    grant: Capabilities,
+    headers: dict[str, str],
+    timeout: float,
+    *,
+    auth: httpx2.Auth | None = None,
+    endpoint: str | None = None,
+    auth_grant: AuthGrant | None = None,
+    max_auth_bytes: int = 64 * 1024,
 ) -> httpx2.AsyncClient:
-    """An ``httpx2.AsyncClient`` for the SDK's streamable-HTTP client, sending through ``guard``."""
+    """An ``httpx2.AsyncClient`` for the SDK's streamable-HTTP client, sending through ``guard``.
+
+    ``auth`` (e.g. agentor_mcp.oauth's provider) makes its own requests through the same
+    transport: to ``endpoint`` under ``grant``, anywhere else under ``auth_grant``.
+    """
     return httpx2.AsyncClient(
-        transport=GuardedTransport(guard, grant, headers),
+        transport=GuardedTransport(
+            guard,
+            grant,
+            headers,
+            endpoint=endpoint,
+            auth_grant=auth_grant,
+            max_auth_bytes=max_auth_bytes,
+        ),
+        auth=auth,
         timeout=timeout,
         follow_redirects=False,  # the guard follows and re-checks redirects itself
         trust_env=False,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -59,7 +60,9 @@ from agentor_core.tools import (
     ToolSpec,
 )
 from agentor_mcp.codes import McpCode
-from agentor_mcp.guarded_http import GuardRefusedError, guarded_client
+from agentor_mcp.guarded_http import GuardRefusedError
+from agentor_mcp.oauth import Interaction, authorized_client
+from agentor_mcp.outside_catalog import RESERVED_TOOL_NAMES
 from agentor_mcp.pinning import MAX_TOOLS_PER_SERVER, PinStatus, PinStore, tool_pin
 from agentor_mcp.poisoning import Finding, Hit, scan_tool
 from agentor_mcp.stdio_upstream import clean_stdio
@@ -160,6 +163,7 @@ class _Upstream:
         self._last_start = -1e18
         self._lock: asyncio.Lock | None = None
         self.starts = 0
+        self.interaction = Interaction()
 
     def _transport(self, ended: anyio.Event) -> AbstractAsyncContextManager[Any]:
         entry = self.entry
@@ -177,9 +181,8 @@ class _Upstream:
                 f"outside server {self.name} is an HTTP URL but no egress guard is installed",
                 hint="install agentor-egress: HTTP servers are reached only through it",
             )
-        client = guarded_client(
-            self._guard, entry.egress_grant(), dict(entry.headers), entry.timeout_seconds
-        )
+        # [servers.NAME.auth]: OAuth / bearer, its requests through the same guard (oauth.py).
+        client = authorized_client(self.name, entry, self._guard, self._secrets, self.interaction)
         return streamable_http_client(entry.url or "", http_client=client)
 
     def _resolve(self, relative: str) -> Path:
@@ -278,7 +281,9 @@ class _Upstream:
                 async with asyncio.timeout(self.entry.timeout_seconds):
                     await ready
             except TimeoutError:
-                self.stop()
+                # Wait for the owner to leave the transport: its pipes and process are
+                # released now, not whenever the garbage collector finds them.
+                await self.wait_stopped()
                 raise self._unavailable("it did not finish the MCP handshake in time") from None
             except AgentorError:
                 raise
@@ -313,6 +318,39 @@ class _Upstream:
                 self._owner.cancel()
 
 
+@dataclass(frozen=True, slots=True)
+class ServerPlan:
+    """A checked new ``[servers]`` and ``[proxy]``: what :meth:`OutsideServers.apply` will do.
+
+    Made by :meth:`OutsideServers.plan`, which starts and stops nothing, so a
+    reload can refuse the whole new configuration before anything changes.
+    """
+
+    servers: Mapping[str, ServerEntry]
+    base: Path
+    proxy: ProxySection
+    pins: PinStore
+    start: tuple[str, ...]
+    """New servers, and changed ones (started again with their new entry)."""
+    stop: tuple[str, ...]
+    """Removed servers, and changed ones (their old process is stopped)."""
+    keep: tuple[str, ...]
+    """Unchanged servers: their connection and process keep running."""
+
+    def owns(self, tool: str) -> bool:
+        server, dot, _rest = tool.partition(".")
+        return bool(dot) and server in self.servers
+
+    def summary(self) -> dict[str, list[str]]:
+        changed = sorted(set(self.start) & set(self.stop))
+        return {
+            "started": sorted(set(self.start) - set(changed)),
+            "restarted": changed,
+            "stopped": sorted(set(self.stop) - set(changed)),
+            "kept": sorted(self.keep),
+        }
+
+
 class OutsideServers:
     """A ``ToolRuntime`` over outside MCP servers, namespaced ``server.tool``."""
 
@@ -332,6 +370,9 @@ class OutsideServers:
         """``close_guard``: this object owns ``egress_guard`` and closes it in :meth:`close`."""
         self.proxy = proxy or ProxySection()
         self._guard = egress_guard if close_guard else None
+        self._egress = egress_guard
+        self._secrets = secret_store
+        self._base = base
         self.pins = pins
         self._audit = audit
         self._clock = clock
@@ -390,9 +431,104 @@ class OutsideServers:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
+    def set_oauth_interaction(self, interaction: Interaction) -> None:
+        """How OAuth servers get a person's authorization (default: never; see oauth.py).
+
+        For ``agentor mcp login`` and ``agentor mcp client``; servers started later by a
+        reload keep the default.
+        """
+        for upstream in self._upstreams.values():
+            upstream.interaction = interaction
+
     @property
     def server_names(self) -> list[str]:
         return sorted(self._upstreams)
+
+    # -- reconfiguration (agentor serve's reload) ---------------------------------------
+
+    def plan(
+        self,
+        servers: Mapping[str, ServerEntry],
+        *,
+        base: Path,
+        proxy: ProxySection,
+        pin_file: Path,
+    ) -> ServerPlan:
+        """Check a new ``[servers]``/``[proxy]`` against the running ones; change nothing.
+
+        A stdio program that cannot be found, or an HTTP server without an egress
+        guard, refuses the whole plan with ``mcp.config_invalid`` naming the server;
+        an unreadable pin file (read again here) with ``mcp.pins_invalid``.
+        """
+        current = self._upstreams
+        start: list[str] = []
+        keep: list[str] = []
+        for name, entry in sorted(servers.items()):
+            old = current.get(name)
+            if old is not None and old.entry == entry and old.base == base:
+                keep.append(name)
+                continue
+            start.append(name)
+            probe = _Upstream(name, entry, base, self._egress, self._secrets)
+            try:
+                if entry.command is not None:
+                    program = Path(probe._argv()[0])
+                    if not (program.is_file() and os.access(program, os.X_OK)):
+                        raise probe._unavailable(f"{program} is not an executable file")
+                elif self._egress is None:
+                    raise probe._unavailable("it is an HTTP URL and no egress guard is installed")
+            except AgentorError as exc:
+                raise AgentorError(
+                    McpCode.CONFIG_INVALID,
+                    f"[servers.{name}]: {exc.message}",
+                    hint=exc.error.hint,
+                ) from None
+        stop = [name for name in sorted(current) if name not in keep]
+        # Re-read: approvals made since (by 'agentor mcp pin') count from now on.
+        pins = PinStore(pin_file)
+        return ServerPlan(
+            servers=dict(servers),
+            base=base,
+            proxy=proxy,
+            pins=pins,
+            start=tuple(start),
+            stop=tuple(stop),
+            keep=tuple(keep),
+        )
+
+    def apply(self, plan: ServerPlan) -> dict[str, list[str]]:
+        """Stop removed and changed servers (their process groups), add new ones, keep the rest.
+
+        New servers start on first use (the next listing); their tools, and every
+        other server's, are decided again against the pins by :meth:`refresh`.
+        Returns :meth:`ServerPlan.summary`.
+        """
+        if self._closed:
+            raise AgentorError(McpCode.RUNTIME_FAILED, "the outside servers are closed")
+        stopping = [self._upstreams[name] for name in plan.stop if name in self._upstreams]
+        upstreams = {name: self._upstreams[name] for name in plan.keep}
+        for name in plan.start:
+            upstreams[name] = _Upstream(
+                name, plan.servers[name], plan.base, self._egress, self._secrets
+            )
+        # One assignment: a call sees either the old set of servers or the new one.
+        self._upstreams = upstreams
+        self._base = plan.base
+        self.proxy = plan.proxy
+        self.pins = plan.pins
+        with self._state_lock:
+            self._tools = {k: v for k, v in self._tools.items() if v.server in plan.keep}
+            self._refreshed = False
+
+        async def stop_all() -> None:
+            await asyncio.gather(*(u.wait_stopped() for u in stopping))
+
+        if stopping:
+            try:
+                self._wait(stop_all(), 30)
+            except Exception:  # noqa: BLE001 - the transport kills the group on its way out
+                _log.warning("stopping removed outside servers took too long", exc_info=True)
+        return plan.summary()
 
     def owns(self, tool: str) -> bool:
         """Whether ``tool`` is in a configured server's namespace (``server.``)."""
@@ -503,6 +639,15 @@ class OutsideServers:
         refusal: AgentorError | None = None
         try:
             spec = _spec_of(served_name, tool)
+            if tool.name in RESERVED_TOOL_NAMES:
+                # The policy sees reads of this server's resources and prompts under
+                # these names: a tool with one would share their rules.
+                refusal = AgentorError(
+                    McpCode.TOOL_POISONED,
+                    f"outside tool {served_name!r} takes a name reserved for reading the "
+                    "server's resources and prompts; it is not served",
+                    hint="ask the server's author to rename the tool",
+                )
         except ValidationError:
             refusal = AgentorError(
                 McpCode.TOOL_POISONED,
@@ -854,11 +999,15 @@ class ComposedRuntime:
     refused at construction: one name, one tool.
     """
 
-    def __init__(self, local: Any, outside: OutsideServers) -> None:
+    def __init__(
+        self, local: Any, outside: OutsideServers, *, plan: ServerPlan | None = None
+    ) -> None:
+        """``plan``: check names against the servers a reload is about to apply."""
         self.local = local
         self.outside = outside
+        owns = plan.owns if plan is not None else outside.owns
         for spec in local.list_tools():
-            if outside.owns(spec.name):
+            if owns(spec.name):
                 raise AgentorError(
                     McpCode.CONFIG_INVALID,
                     f"sandboxed tool {spec.name} is in the namespace of outside server "

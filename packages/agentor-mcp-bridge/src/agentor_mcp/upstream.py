@@ -23,6 +23,7 @@ from agentor_core.capabilities import (
     SecretName,
 )
 from agentor_core.egress import HeaderName, HeaderValue
+from agentor_mcp.oauth_config import AuthSection
 
 MAX_SERVERS: Final = 64
 DEFAULT_TIMEOUT_SECONDS: Final = 30.0
@@ -66,6 +67,9 @@ class ServerEntry(_Model):
     )
     """Special address ranges (e.g. ``127.0.0.0/8``) the guard may connect to for this URL."""
 
+    auth: AuthSection | None = None
+    """``[servers.NAME.auth]``: OAuth 2.1, client credentials or a bearer token (a url only)."""
+
     timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=3600)
     """Connect, list and call time limit; a call also stops at its grant's ``deadline_ms``."""
     max_result_bytes: int = Field(default=DEFAULT_MAX_RESULT_BYTES, gt=0, le=64 * 1024 * 1024)
@@ -85,8 +89,12 @@ class ServerEntry(_Model):
                 raise ValueError("url must be http:// or https://")
             if urlsplit(self.url).hostname is None:
                 raise ValueError("url needs a host")
-        elif self.headers or self.secrets or self.address_ranges:
-            raise ValueError("headers, secrets and address_ranges apply to a url, not a command")
+        elif self.headers or self.secrets or self.address_ranges or self.auth:
+            raise ValueError(
+                "headers, secrets, address_ranges and auth apply to a url, not a command"
+            )
+        if self.auth is not None and any(k.lower() == "authorization" for k in self.headers):
+            raise ValueError("give either an Authorization header or an [auth] table, not both")
         return self
 
     @property
@@ -110,9 +118,17 @@ class ServerEntry(_Model):
         )
         return Capabilities(
             network=(destination,),
-            secrets=tuple(SecretGrant(name=name, audiences=(origin,)) for name in self.secrets),
+            secrets=tuple(
+                SecretGrant(name=name, audiences=(origin,))
+                for name in (*self.secrets, *self._auth_secrets())
+            ),
             limits=ResourceLimits(http_requests=10_000),
         )
+
+    def _auth_secrets(self) -> tuple[str, ...]:
+        if self.auth is not None and self.auth.type == "bearer" and self.auth.token:
+            return (self.auth.token,)
+        return ()
 
 
 class ProxySection(_Model):

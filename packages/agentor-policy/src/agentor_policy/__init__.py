@@ -11,6 +11,7 @@ from agentor_policy.codes import PolicyCode
 from agentor_policy.engine import (
     DEFAULT_DENY,
     LETHAL_TRIFECTA,
+    OFF_PLAN,
     UNTRUSTED_TO_SINK,
     CompiledPolicy,
     policy_hash,
@@ -33,6 +34,7 @@ __all__ = [
     "LETHAL_TRIFECTA",
     "MAX_NESTING",
     "MAX_POLICY_BYTES",
+    "OFF_PLAN",
     "UNTRUSTED_TO_SINK",
     "ApprovalLedger",
     "CompiledPolicy",

@@ -12,6 +12,7 @@ Order of evaluation (the first deny wins; otherwise the first ask; otherwise all
    component hash alone, then globs in file order; none means ``default.deny``;
 3. argument constraints (unlisted arguments refused unless ``strict_args = false``);
 4. information flow on sink arguments: lethal trifecta, then untrusted-to-sink;
+   then control flow: a call outside the agent's declared plan (``flow.off_plan``);
 5. approval: ``always``, or ``when`` one of ``ask_when`` holds.
 """
 
@@ -34,7 +35,12 @@ from agentor_policy.model import Action, DenyRule, PolicyFile, RateLimit, ToolRu
 DEFAULT_DENY: Final = "default.deny"
 LETHAL_TRIFECTA: Final = "flow.lethal_trifecta"
 UNTRUSTED_TO_SINK: Final = "flow.untrusted_to_sink"
+OFF_PLAN: Final = "flow.off_plan"
 _RESOLVE_CACHE: Final = 4096
+_OFF_PLAN_REASON: Final = (
+    "tool rule {!r}: the agent did not declare this tool in its plan before untrusted "
+    "content entered its context, so that content may have chosen the call"
+)
 _NO_OBLIGATIONS: Final = Obligations()
 
 
@@ -79,6 +85,23 @@ class _Tool:
     embedded_args: frozenset[str]
     obligations: Obligations
     allow: Decision
+
+
+def _approval(
+    tool: _Tool, arguments: Mapping[str, Any], labels: Mapping[str, LabelSet], context: LabelSet
+) -> tuple[str, str] | None:
+    """The tool rule's own approval: ``always``, or ``when`` one of its conditions holds."""
+    rule = tool.rule
+    if rule.approval == "always":
+        return f"{rule.id}.approval", f"tool rule {rule.id!r} asks before every call"
+    if rule.approval == "when":
+        for condition in tool.ask_when:
+            if condition.holds(arguments, labels, context):
+                return (
+                    f"{rule.id}.approval",
+                    f"tool rule {rule.id!r} asks when {condition.describe()}",
+                )
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,17 +322,16 @@ class CompiledPolicy:
                     return self._decision(Verdict.DENY, rule_id, reason, _NO_OBLIGATIONS)
                 ask = (rule_id, reason)
 
+        off_plan = self._check_plan(rule, call, trace)
+        if off_plan is Action.DENY:
+            return self._decision(
+                Verdict.DENY, OFF_PLAN, _OFF_PLAN_REASON.format(rule.id), _NO_OBLIGATIONS
+            )
+        if off_plan is Action.ASK and ask is None:
+            ask = (OFF_PLAN, _OFF_PLAN_REASON.format(rule.id))
+
         if ask is None:
-            if rule.approval == "always":
-                ask = (f"{rule.id}.approval", f"tool rule {rule.id!r} asks before every call")
-            elif rule.approval == "when":
-                for condition in tool.ask_when:
-                    if condition.holds(arguments, labels, context):
-                        ask = (
-                            f"{rule.id}.approval",
-                            f"tool rule {rule.id!r} asks when {condition.describe()}",
-                        )
-                        break
+            ask = _approval(tool, arguments, labels, context)
         if ask is not None:
             if trace is not None:
                 trace.append(f"a person must approve: {ask[1]}")
@@ -317,6 +339,17 @@ class CompiledPolicy:
         if trace is not None:
             trace.append(f"allowed by tool rule {rule.id!r}")
         return tool.allow
+
+    def _check_plan(self, rule: ToolRule, call: ToolCall, trace: list[str] | None) -> Action:
+        """Control flow: what an off-plan call of this tool gets (reads are free by default)."""
+        if not call.off_plan:
+            return Action.ALLOW
+        action = rule.off_plan or (
+            self.policy.flow.off_plan if rule.sink is not None else Action.ALLOW
+        )
+        if trace is not None:
+            trace.append(f"the tool is outside the agent's declared plan: {action.value}")
+        return action
 
     @staticmethod
     def _check_arguments(tool: _Tool, arguments: Mapping[str, Any]) -> tuple[str, str] | None:

@@ -349,6 +349,8 @@ class ToolRule(_Matcher):
     """Which output fields the system fills in, and whether the output is private."""
     untrusted_to_sink: Action | None = None
     """Overrides ``flow.untrusted_to_sink`` for this tool."""
+    off_plan: Action | None = None
+    """Overrides ``flow.off_plan`` for this tool (and applies to it even without a sink)."""
     rate_limit: RateLimit | None = None
 
     @model_validator(mode="after")
@@ -369,6 +371,11 @@ class FlowRules(BaseModel):
     """A sink argument derived from untrusted data (a document, an untrusted tool, the model)."""
     lethal_trifecta: Action = Action.DENY
     """Private data reaching an external sink while untrusted content is in play."""
+    off_plan: Action = Action.ASK
+    """A call to a tool with a sink that is outside the agent's declared plan while
+    untrusted content is in play (``ToolCall.off_plan``): untrusted text may have
+    chosen the tool itself. Tools without a sink (reads) are not affected unless
+    their rule sets ``off_plan``."""
 
 
 class PolicyFile(BaseModel):

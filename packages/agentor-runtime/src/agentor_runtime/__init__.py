@@ -9,6 +9,7 @@ from agentor_runtime.codes import RuntimeCode, StopReason
 from agentor_runtime.delimit import delimit, result_text
 from agentor_runtime.events import DecisionRecord, EventKind, RunEvent, RunResult
 from agentor_runtime.memory_tools import MEMORY_TOOLS, RECALL, REMEMBER, MemoryConfig
+from agentor_runtime.plan import PLAN_DECLARE, PlanMode, PlanState
 from agentor_runtime.provenance import (
     Provenance,
     Segment,
@@ -20,6 +21,7 @@ from agentor_runtime.runner import Runner, summarize
 
 __all__ = [
     "MEMORY_TOOLS",
+    "PLAN_DECLARE",
     "RECALL",
     "REMEMBER",
     "Agent",
@@ -30,6 +32,8 @@ __all__ = [
     "EventKind",
     "LoadedAgent",
     "MemoryConfig",
+    "PlanMode",
+    "PlanState",
     "Provenance",
     "RunEvent",
     "RunResult",

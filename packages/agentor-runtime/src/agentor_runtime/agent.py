@@ -9,6 +9,7 @@ Declared in Python (:class:`Agent`) or in a TOML file (:func:`load_agent`):
     instructions = "Answer briefly. Use tools only when needed."
     tools = ["echo"]                  # names the toolbox serves; omit for every tool
     toolbox = "agentor.toml"          # tools, policy and audit (as for `agentor serve`)
+    plan = "tools"                    # optional: declare tools first (plan.declare); default "off"
 
     [model]                           # read by the caller (agentor-cli), see agentor-llm-providers
     provider = "scripted"
@@ -40,6 +41,7 @@ from agentor_core.errors import AgentorError
 from agentor_core.interfaces import PolicyEngine, ToolRuntime
 from agentor_runtime.codes import RuntimeCode
 from agentor_runtime.memory_tools import MemoryConfig
+from agentor_runtime.plan import PlanMode
 
 MAX_AGENT_FILE_BYTES: Final = 1024 * 1024
 MAX_HANDOFF_DEPTH: Final = 4
@@ -81,6 +83,9 @@ class Agent(BaseModel):
     """``memory.remember`` / ``memory.recall`` in this namespace (the runner's store)."""
     toolbox: ToolRuntime | None = None
     """The tools this agent runs (a hand-off with its own toolbox); ``None``: the runner's."""
+    plan: PlanMode = "off"
+    """``"tools"``: the agent declares its tools first (``plan.declare``); calls outside
+    that plan once untrusted content is in play carry ``ToolCall.off_plan``."""
 
 
 class _AgentTable(BaseModel):
@@ -90,6 +95,7 @@ class _AgentTable(BaseModel):
     description: Annotated[str, Field(max_length=4096)] = ""
     tools: tuple[Name, ...] | None = Field(default=None, max_length=1024)
     toolbox: Annotated[str, Field(max_length=4096)] | None = None
+    plan: PlanMode = "off"
 
 
 class _Handoff(BaseModel):
@@ -175,6 +181,7 @@ def load_agent(path: Path, *, _depth: int = 0, _seen: frozenset[Path] = frozense
         budget=parsed.budget,
         memory=parsed.memory,
         handoffs=tuple(child.agent for child in children),
+        plan=table.plan,
     )
     toolbox = path.parent / table.toolbox if table.toolbox else None
     return LoadedAgent(

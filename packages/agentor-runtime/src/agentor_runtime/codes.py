@@ -24,6 +24,8 @@ class RuntimeCode(StrEnum):
     """An agent with ``[memory]`` called a memory tool and no store was given, or it failed."""
     MEMORY_INVALID = "runtime.memory_invalid"
     """A ``memory.remember`` / ``memory.recall`` call had arguments of the wrong shape."""
+    PLAN_INVALID = "runtime.plan_invalid"
+    """A ``plan.declare`` call's arguments were not ``{"tools": [names]}``."""
 
 
 class StopReason(StrEnum):

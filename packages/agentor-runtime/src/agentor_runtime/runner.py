@@ -62,6 +62,15 @@ from agentor_runtime.codes import RuntimeCode, StopReason
 from agentor_runtime.delimit import INSTRUCTIONS_NOTE, delimit, result_text
 from agentor_runtime.events import DecisionRecord, EventKind, RunEvent, RunResult
 from agentor_runtime.memory_tools import MEMORY_TOOLS, memory_specs, run_memory_tool
+from agentor_runtime.plan import (
+    PLAN_ACCEPTED,
+    PLAN_DECLARE,
+    PLAN_NOTE,
+    PLAN_UNTRUSTED,
+    PlanState,
+    parse_plan,
+    plan_spec,
+)
 from agentor_runtime.provenance import Provenance, untrusted_spans
 
 _NAME_RE: Final = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
@@ -195,6 +204,10 @@ class Runner:
             # The built-in memory tools shadow any served tool of the same name.
             served = [spec for spec in served if spec.name not in MEMORY_TOOLS]
             served.extend(memory_specs(agent.memory))
+        if agent.plan == "tools":
+            # The built-in plan tool shadows any served tool of the same name.
+            served = [spec for spec in served if spec.name != PLAN_DECLARE]
+            served.append(plan_spec())
         served.extend(
             ToolSpec(
                 name=f"{HANDOFF_PREFIX}{child.name}",
@@ -221,6 +234,8 @@ class Runner:
     ) -> _AgentOutcome:
         provenance = Provenance()
         note = INSTRUCTIONS_NOTE.format(boundary=state.boundary)
+        if agent.plan == "tools":
+            note = f"{note}\n\n{PLAN_NOTE}"
         system = f"{agent.instructions}\n\n{note}" if agent.instructions else note
         provenance.add(agent.instructions, _SYSTEM)
         provenance.add(task, task_labels)
@@ -229,6 +244,7 @@ class Runner:
             ChatMessage(role=Role.USER, content=task, labels=task_labels),
         ]
         offered = self._offered(agent)
+        plan = PlanState()
         answer = ""
         try:
             while True:
@@ -250,7 +266,7 @@ class Runner:
                     return _AgentOutcome(answer, reason, None, labels, messages)
                 for proposal in response.message.tool_calls:
                     text, trusted, out_labels, recorded = await self._handle(
-                        agent, proposal, provenance, state, tracker, depth=depth
+                        agent, proposal, provenance, state, tracker, plan, depth=depth
                     )
                     if not recorded:
                         provenance.add(text, out_labels)
@@ -338,6 +354,7 @@ class Runner:
         provenance: Provenance,
         state: _RunState,
         tracker: BudgetTracker,
+        plan: PlanState,
         *,
         depth: int,
     ) -> tuple[str, bool, LabelSet, bool]:
@@ -347,7 +364,7 @@ class Runner:
         provenance was already recorded field by field (structured output).
         """
         state.calls += 1
-        call = self._build_call(agent, proposal, provenance, state)
+        call = self._build_call(agent, proposal, provenance, state, plan)
         self._emit(
             RunEvent(
                 kind=EventKind.PROPOSED,
@@ -392,6 +409,8 @@ class Runner:
                     if decision.rule_id == RuntimeCode.TOOL_NOT_OFFERED
                     else RuntimeCode.TOOL_LIMIT
                     if decision.rule_id == RuntimeCode.TOOL_LIMIT
+                    else RuntimeCode.PLAN_INVALID
+                    if decision.rule_id == RuntimeCode.PLAN_INVALID
                     else RuntimeCode.POLICY_DENIED
                 )
                 state.decisions.append(record.model_copy(update={"outcome": code.value}))
@@ -405,6 +424,9 @@ class Runner:
                     state.decisions.append(record.model_copy(update={"outcome": code.value}))
                     text = f"error [{code}]: a person did not approve this call to {call.tool}"
                     return text, True, _SYSTEM, False
+            if self._is_plan(agent, call.tool):
+                offered = {spec.name for spec in self._offered(agent)}
+                return _accept_plan(plan, call, offered, state, record), True, _SYSTEM, False
             tracker.spend_tool_call()
             recorded = False
             if call.tool.startswith(HANDOFF_PREFIX):
@@ -450,7 +472,12 @@ class Runner:
             return text, trusted, labels, recorded
 
     def _build_call(
-        self, agent: Agent, proposal: ToolCallProposal, provenance: Provenance, state: _RunState
+        self,
+        agent: Agent,
+        proposal: ToolCallProposal,
+        provenance: Provenance,
+        state: _RunState,
+        plan: PlanState,
     ) -> ToolCall:
         labels = provenance.label_arguments(proposal.arguments)
         embedded = provenance.label_embedded(proposal.arguments)
@@ -459,6 +486,10 @@ class Runner:
         if callable(lookup):
             found = lookup(proposal.name)
             component_hash = found if isinstance(found, str) else None
+        context_labels = provenance.context_labels()
+        off_plan = agent.plan == "tools" and plan.off_plan(
+            proposal.name, context_trusted=context_labels.is_trusted
+        )
         return ToolCall(
             id=f"{state.run_id}.{state.calls}",
             tool=proposal.name,
@@ -466,7 +497,8 @@ class Runner:
             component_hash=component_hash,
             # Keys that are not names are covered by context_labels alone.
             labels={k: v for k, v in labels.items() if _NAME_RE.fullmatch(k) and len(k) <= 128},
-            context_labels=provenance.context_labels(),
+            context_labels=context_labels,
+            off_plan=off_plan,
             embedded_labels={
                 k: v for k, v in embedded.items() if _NAME_RE.fullmatch(k) and len(k) <= 128
             },
@@ -480,6 +512,8 @@ class Runner:
                 rule_id=RuntimeCode.TOOL_NOT_OFFERED.value,
                 reason=f"the agent {agent.name!r} was not given a tool named {call.tool!r}",
             )
+        if self._is_plan(agent, call.tool):
+            return self._decide_plan(call)
         if not tracker.may_call_tool():
             return Decision(
                 verdict=Verdict.DENY,
@@ -506,6 +540,34 @@ class Runner:
                     hint="check the policy with 'agentor policy check'",
                 ).error,
             ) from exc
+
+    @staticmethod
+    def _is_plan(agent: Agent, tool: str) -> bool:
+        return agent.plan == "tools" and tool == PLAN_DECLARE
+
+    @staticmethod
+    def _decide_plan(call: ToolCall) -> Decision:
+        """The runtime decides a plan itself: it is no effect, but it steers every later call."""
+        if parse_plan(call.arguments) is None:
+            return Decision(
+                verdict=Verdict.DENY,
+                rule_id=RuntimeCode.PLAN_INVALID.value,
+                reason=f'{PLAN_DECLARE} takes {{"tools": [tool names]}} and nothing else',
+            )
+        if call.context_labels.is_trusted:
+            return Decision(
+                verdict=Verdict.ALLOW,
+                rule_id=PLAN_ACCEPTED,
+                reason="the plan was declared before any untrusted content was in the context",
+            )
+        return Decision(
+            verdict=Verdict.ASK,
+            rule_id=PLAN_UNTRUSTED,
+            reason=(
+                "a plan declared after untrusted content entered the context may be "
+                "that content's plan"
+            ),
+        )
 
     async def _approve(
         self,
@@ -665,6 +727,22 @@ class Runner:
             self._on_event(event)
 
 
+def _accept_plan(
+    plan: PlanState, call: ToolCall, offered: set[str], state: _RunState, record: DecisionRecord
+) -> str:
+    """Accepted by the runtime (trusted context) or by a person: the plan from now on.
+
+    Only names of offered tools are kept and echoed: this text is labelled system,
+    so it must not repeat a string the model made up (it would launder it).
+    """
+    state.decisions.append(record.model_copy(update={"ran": True, "outcome": "ok"}))
+    declared = set(parse_plan(call.arguments) or ())
+    plan.tools = frozenset(declared & offered)
+    text = "plan accepted: " + (", ".join(sorted(plan.tools)) or "no tools")
+    unknown = len(declared - offered)
+    return f"{text} ({unknown} name(s) not offered to this agent, ignored)" if unknown else text
+
+
 def record_structured(
     provenance: Provenance, result: ToolResult, labels: LabelSet, system_fields: Sequence[str]
 ) -> bool:
@@ -696,4 +774,6 @@ def summarize(call: ToolCall) -> str:
     lines = [f"{call.tool}({arguments[:MAX_SUMMARY_CHARS]})"]
     if untrusted:
         lines.append("arguments from untrusted content: " + ", ".join(untrusted))
+    if call.off_plan:
+        lines.append("this tool is not in the plan declared before untrusted content was read")
     return "\n".join(lines)[: 16 * 1024]

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from agentor_core.capabilities import Capabilities
 from agentor_core.errors import AgentorError
-from agentor_toolkit.component import embedded_manifest, read_bounded
+from agentor_toolkit.component import embedded_manifest, kind, read_bounded
 from agentor_toolkit.errors import ToolkitCode
+from agentor_toolkit.generic import generic_subject
 from agentor_toolkit.grants import check_grant
 from agentor_toolkit.manifest import Manifest
 from agentor_toolkit.signing import TrustStore, load_signature, signature_path, verify_bytes
@@ -23,6 +24,8 @@ class Admission:
     manifest: Manifest
     signer: str | None
     """The trusted key id, or None when no signature was required and none was checked."""
+    generic: bool = False
+    """True for a generic component: ``manifest.tools`` were reflected from its WIT types."""
 
 
 def admit(
@@ -37,7 +40,10 @@ def admit(
     for no more than ``grant``.
 
     ``described`` is the manifest the component returned from ``describe()`` at
-    load time; it must equal the signed one. Raises ``toolkit.unsigned``,
+    load time; it must equal the signed one. A generic component (no embedded
+    manifest) is admitted on a ``generic`` signature over its reflected tools
+    and sidecar ``<stem>.tool.toml``, whose requests are checked against
+    ``grant`` like a manifest's. Raises ``toolkit.unsigned``,
     ``toolkit.signature_invalid``, ``toolkit.untrusted_key``,
     ``toolkit.manifest_mismatch`` or ``toolkit.capabilities_exceed_grant``.
     """
@@ -67,6 +73,7 @@ def admit_bytes(
     """
     sig_path = signature_path(component)
     signer = None
+    generic = False
     if sig_path.is_file() or require_signature:
         if not sig_path.is_file():
             raise AgentorError(
@@ -80,10 +87,19 @@ def admit_bytes(
             trust if trust is not None else TrustStore.default(),
             manifest=described,
             source=str(component),
+            component=component,
         )
         manifest, signer = verified.manifest, verified.key_id
+        generic = verified.kind == "generic"
     else:
-        manifest = embedded_manifest(data, source=str(component))
+        try:
+            manifest = embedded_manifest(data, source=str(component))
+        except AgentorError as exc:
+            if exc.code != ToolkitCode.MANIFEST_MISSING or kind(data) != "component":
+                raise
+            # A generic component: its reflected tools and sidecar requests.
+            manifest = generic_subject(data, component).manifest
+            generic = True
         if described is not None and described.canonical() != manifest.canonical():
             raise AgentorError(
                 ToolkitCode.MANIFEST_MISMATCH,
@@ -92,4 +108,4 @@ def admit_bytes(
             )
     if grant is not None:
         check_grant(manifest, grant)
-    return Admission(manifest=manifest, signer=signer)
+    return Admission(manifest=manifest, signer=signer, generic=generic)

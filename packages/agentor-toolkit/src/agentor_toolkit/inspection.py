@@ -20,8 +20,8 @@ from agentor_toolkit.component import (
     sha256_file_bytes,
 )
 from agentor_toolkit.errors import ToolkitCode
+from agentor_toolkit.generic import generic_subject
 from agentor_toolkit.manifest import Manifest
-from agentor_toolkit.reflect import reflect_component
 from agentor_toolkit.signing import TrustStore, load_signature, signature_path, verify_bytes
 
 _IMPORT_SECTION: Final = 10
@@ -136,7 +136,7 @@ def inspect_component(
         manifest_error = exc.code
     if manifest_error == ToolkitCode.MANIFEST_MISSING and reflect and wasm_kind == "component":
         try:
-            manifest = reflect_component(path)
+            manifest = generic_subject(data, path).manifest
             reflected = True
         except AgentorError as exc:
             if exc.code != ToolkitCode.REFLECTION_UNAVAILABLE:
@@ -147,7 +147,9 @@ def inspect_component(
         try:
             document = load_signature(sig_path)
             signer = document.key_id
-            verify_bytes(data, document, trust or TrustStore.default(), source=str(path))
+            verify_bytes(
+                data, document, trust or TrustStore.default(), source=str(path), component=path
+            )
             status = "valid"
         except AgentorError as exc:
             status = exc.code

@@ -1,7 +1,18 @@
 """Detached Ed25519 signatures over a component's SHA-256 and its canonical manifest.
 
-The signed message is the RFC 8785 form of
-``{"purpose": "agentor-tool-signature/1", "component_sha256": …, "manifest_sha256": …}``.
+Two versions of ``<component>.sig``, both verified:
+
+- ``agentor-signature/1`` (components built by ``agentor tool build``): the
+  signed message is the RFC 8785 form of ``{"purpose": "agentor-tool-signature/1",
+  "component_sha256": …, "manifest_sha256": …}`` over the embedded manifest.
+- ``agentor-signature/2`` with ``kind = "generic"`` (any WASI preview 2
+  component without an embedded manifest): the message is
+  ``{"purpose": "agentor-tool-signature/2", "kind": "generic", "component_sha256": …,
+  "manifest_sha256": …}``, where ``manifest_sha256`` is the digest of the
+  component's generic subject (reflected tools and sidecar ``tool.toml``, see
+  :mod:`agentor_toolkit.generic`). A different purpose string means a message
+  of one version can never be taken for one of the other.
+
 The component hash covers every byte (the embedded manifest included); the
 manifest hash lets a runtime check that what the component *describes* at run
 time is what was signed. The signature lives beside the component as
@@ -21,19 +32,23 @@ from typing import Annotated, Final, Literal
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
 
 from agentor_core.bounds import Sha256Hex
 from agentor_core.canonical import canonical_json
 from agentor_core.errors import AgentorError
 from agentor_core.paths import config_dir
 from agentor_core.validation import describe_validation_error
-from agentor_toolkit.component import embedded_manifest, read_bounded
+from agentor_toolkit.component import embedded_manifest, kind, read_bounded
 from agentor_toolkit.errors import ToolkitCode
 from agentor_toolkit.files import read_at_most
+from agentor_toolkit.generic import generic_subject
 from agentor_toolkit.manifest import Manifest
 
 PURPOSE: Final = "agentor-tool-signature/1"
+PURPOSE_V2: Final = "agentor-tool-signature/2"
+FORMAT_V1: Final = "agentor-signature/1"
+FORMAT_V2: Final = "agentor-signature/2"
 SIGNATURE_SUFFIX: Final = ".sig"
 MAX_KEY_FILE_BYTES: Final = 16 * 1024
 MAX_SIGNATURE_FILE_BYTES: Final = 16 * 1024
@@ -43,17 +58,33 @@ KeyId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 
 
 class SignatureFile(BaseModel):
-    """``<component>.sig``: who signed which component and manifest."""
+    """``<component>.sig``: who signed which component and manifest.
+
+    ``kind`` is absent in version 1 (an embedded manifest) and ``generic`` in
+    version 2; written without ``kind`` (``exclude_none``), a version-1 file is
+    byte for byte what 0.1.0 wrote and read.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    format: Literal["agentor-signature/1"] = "agentor-signature/1"
+    format: Literal["agentor-signature/1", "agentor-signature/2"] = FORMAT_V1
     algorithm: Literal["ed25519"] = "ed25519"
+    kind: Literal["generic"] | None = None
     key_id: KeyId
     public_key: B64
     component_sha256: Sha256Hex
     manifest_sha256: Sha256Hex
     signature: B64
+
+    @model_validator(mode="after")
+    def _versioned(self) -> SignatureFile:
+        if (self.format == FORMAT_V2) != (self.kind is not None):
+            raise ValueError("format agentor-signature/2 needs kind; version 1 has none")
+        return self
+
+    def document(self) -> dict[str, object]:
+        """The JSON written to ``<component>.sig``."""
+        return self.model_dump(mode="json", exclude_none=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +95,8 @@ class Verified:
     component_sha256: str
     manifest_sha256: str
     manifest: Manifest
+    kind: str | None = None
+    """``generic`` for a version-2 signature over a generic component; None for version 1."""
 
 
 def key_id(public: Ed25519PublicKey) -> str:
@@ -72,12 +105,22 @@ def key_id(public: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def message(component_sha256: str, manifest_sha256: str) -> bytes:
+def message(component_sha256: str, manifest_sha256: str, kind: str | None = None) -> bytes:
+    """The bytes signed: version 1 without ``kind``, version 2 (its own purpose) with it."""
+    if kind is None:
+        return canonical_json(
+            {
+                "component_sha256": component_sha256,
+                "manifest_sha256": manifest_sha256,
+                "purpose": PURPOSE,
+            }
+        )
     return canonical_json(
         {
             "component_sha256": component_sha256,
+            "kind": kind,
             "manifest_sha256": manifest_sha256,
-            "purpose": PURPOSE,
+            "purpose": PURPOSE_V2,
         }
     )
 
@@ -207,16 +250,32 @@ def default_trust_dir() -> Path:
     return config_dir() / "trusted-keys"
 
 
+def _subject(data: bytes, component: Path) -> tuple[Literal["generic"] | None, str]:
+    """``(kind, manifest_sha256)``: the embedded manifest, else the generic subject."""
+    try:
+        return None, embedded_manifest(data, source=str(component)).digest()
+    except AgentorError as exc:
+        if exc.code != ToolkitCode.MANIFEST_MISSING or kind(data) != "component":
+            raise
+    return "generic", generic_subject(data, component).digest()
+
+
 def sign(component: Path, private_key: Path, out: Path | None = None) -> tuple[Path, SignatureFile]:
-    """Sign ``component`` (it must carry an embedded manifest); write ``<component>.sig``."""
+    """Sign ``component``; write ``<component>.sig``.
+
+    A component with an embedded manifest gets a version-1 signature; a generic
+    component (none embedded) a version-2 ``generic`` one over its reflected
+    tools and sidecar ``<stem>.tool.toml`` (reflection needs agentor-sandbox).
+    """
     key = load_private_key(private_key)
     data = read_bounded(component)
-    manifest = embedded_manifest(data, source=str(component))
+    subject_kind, manifest_sha = _subject(data, component)
     component_sha = hashlib.sha256(data).hexdigest()
-    manifest_sha = manifest.digest()
-    signature = key.sign(message(component_sha, manifest_sha))
+    signature = key.sign(message(component_sha, manifest_sha, subject_kind))
     public = key.public_key()
     document = SignatureFile(
+        format=FORMAT_V1 if subject_kind is None else FORMAT_V2,
+        kind=subject_kind,
         key_id=key_id(public),
         public_key=base64.b64encode(
             public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -227,7 +286,7 @@ def sign(component: Path, private_key: Path, out: Path | None = None) -> tuple[P
     )
     target = out or signature_path(component)
     partial = target.with_name(f".{target.name}.partial")
-    partial.write_bytes(canonical_json(document.model_dump(mode="json")) + b"\n")
+    partial.write_bytes(canonical_json(document.document()) + b"\n")
     partial.replace(target)
     return target, document
 
@@ -251,17 +310,31 @@ def verify_bytes(
     *,
     manifest: Manifest | None = None,
     source: str = "component",
+    component: Path | None = None,
 ) -> Verified:
     """Check ``signature`` over ``data`` and its manifest, then that its key is trusted.
 
     ``manifest`` is what the component described at run time; by default the
-    embedded one. Order matters: tampering is reported before trust, so a
-    modified component is never called merely "untrusted".
+    embedded one. For a ``generic`` signature the manifest is the component's
+    generic subject: its tools are reflected from ``data`` (only once the bytes
+    match: tampered bytes are never compiled) and its sidecar is read beside
+    ``component`` (default: ``source`` as a path). Order matters: tampering is
+    reported before trust, so a modified component is never called merely
+    "untrusted".
     """
-    embedded = embedded_manifest(data, source=source)
-    described = manifest or embedded
     component_sha = hashlib.sha256(data).hexdigest()
-    manifest_sha = described.digest()
+    if signature.kind == "generic":
+        if component_sha != signature.component_sha256:
+            embedded = described = None
+            manifest_sha = ""
+        else:
+            subject = generic_subject(data, component or Path(source))
+            embedded = described = subject.manifest
+            manifest_sha = subject.digest()
+    else:
+        embedded = embedded_manifest(data, source=source)
+        described = manifest or embedded
+        manifest_sha = described.digest()
     try:
         raw_key = base64.b64decode(signature.public_key, validate=True)
         raw_sig = base64.b64decode(signature.signature, validate=True)
@@ -279,7 +352,7 @@ def verify_bytes(
     )
     if not tampered:
         try:
-            public.verify(raw_sig, message(component_sha, manifest_sha))
+            public.verify(raw_sig, message(component_sha, manifest_sha, signature.kind))
         except InvalidSignature:
             tampered = True
     if tampered:
@@ -287,6 +360,8 @@ def verify_bytes(
             "the component's bytes"
             if component_sha != signature.component_sha256
             else "its manifest"
+            if manifest_sha != signature.manifest_sha256 and signature.kind is None
+            else "its reflected tools or its sidecar tool.toml"
             if manifest_sha != signature.manifest_sha256
             else "the signature itself"
         )
@@ -295,6 +370,8 @@ def verify_bytes(
             f"{source}: the signature does not match ({what} changed since signing)",
             hint="do not run it; rebuild from source or get the original from its publisher",
         )
+    if embedded is None or described is None:  # pragma: no cover - tampered above
+        raise AgentorError(ToolkitCode.SIGNATURE_INVALID, f"{source}: the signature does not match")
     if manifest is not None and manifest.canonical() != embedded.canonical():
         raise AgentorError(
             ToolkitCode.MANIFEST_MISMATCH,
@@ -313,6 +390,7 @@ def verify_bytes(
         component_sha256=component_sha,
         manifest_sha256=manifest_sha,
         manifest=described,
+        kind=signature.kind,
     )
 
 
@@ -343,4 +421,5 @@ def verify(
         trust,
         manifest=manifest,
         source=str(component),
+        component=component,
     )

@@ -124,9 +124,15 @@ def check(file: Path, as_json: bool) -> None:
 )
 @click.option("--component-hash", default=None, help="SHA-256 of the tool's component.")
 @click.option("--session", default=None, help="Session id for the context.")
+@click.option(
+    "--off-plan",
+    is_flag=True,
+    help="The tool is outside the plan the agent declared (ToolCall.off_plan).",
+)
 @json_option
 @handles_errors
 def explain(
+    *,
     file: Path,
     tool: str,
     args_json: str,
@@ -134,6 +140,7 @@ def explain(
     context_labels: str | None,
     component_hash: str | None,
     session: str | None,
+    off_plan: bool,
     as_json: bool,
 ) -> None:
     """Decide one proposed call against FILE and show which rule decided and why."""
@@ -146,6 +153,7 @@ def explain(
             component_hash=component_hash,
             labels=parse_labels(labels),
             context_labels=parse_label_spec(context_labels) if context_labels else LabelSet(),
+            off_plan=off_plan,
         )
         context = PolicyContext(now=datetime.now(UTC), session_id=session)
     except ValidationError as exc:

@@ -82,6 +82,16 @@ def _with_toolboxes(
     return loaded.agent.model_copy(update={"handoffs": tuple(children)})
 
 
+def _with_model(agent: Agent, name: str) -> Agent:
+    """Every agent of the run talks to the one configured model: its name goes in each request.
+
+    Without this, ``--model openai:NAME`` or ``AGENTOR_MODEL`` would reach the
+    provider with the agent file's name (``default`` when it has no ``[model]``).
+    """
+    children = tuple(_with_model(child, name) for child in agent.handoffs)
+    return agent.model_copy(update={"model": name[:256], "handoffs": children})
+
+
 def _uses_memory(agent: Agent) -> bool:
     return agent.memory is not None or any(_uses_memory(child) for child in agent.handoffs)
 
@@ -212,13 +222,13 @@ def run(
     from agentor_runtime import Runner, load_agent  # noqa: PLC0415
 
     loaded = load_agent(agent_file)
-    provider, _name = _provider(loaded, model_option)
+    provider, model_name = _provider(loaded, model_option)
     served = build(config_path or loaded.toolbox)
     opened: list[Served] = [served]
     memory: SqliteMemoryStore | None = None
     try:
         policy = _served_policy(served)
-        agent = _with_toolboxes(loaded, opened)
+        agent = _with_model(_with_toolboxes(loaded, opened), model_name)
         if _uses_memory(agent):
             memory = create_memory_store(path=memory_db)
         printer = _Printer(quiet=as_json)

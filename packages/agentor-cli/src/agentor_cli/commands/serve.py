@@ -34,6 +34,7 @@ from agentor_core.tools import ToolSpec
 if TYPE_CHECKING:
     from agentor_mcp import AgentorBridge, LoadedConfig, Toolbox
     from agentor_sandbox import SandboxRuntime
+    from agentor_toolkit.manifest import Manifest
 
 DEFAULTS_DIR: Final = Path(__file__).resolve().parent.parent / "defaults"
 DEFAULT_CONFIG: Final = DEFAULTS_DIR / "agentor.toml"
@@ -114,7 +115,7 @@ class Served:
     """Runtimes replaced by a reload, with when; closed once no call can still use them."""
     watched: str = ""
     outside: Any = None
-    """agentor_mcp.OutsideServers for the [servers] of agentor.toml (read at start only)."""
+    """agentor_mcp.OutsideServers for the [servers] of agentor.toml (None until there are any)."""
     signing: Signing = field(default_factory=Signing)
 
     def close(self) -> None:
@@ -133,8 +134,11 @@ class Served:
 
         Returns whether a new toolbox is served. A configuration that fails to load
         is refused as a whole (the running toolbox stays, the failure is printed and
-        audited); nothing is ever half-applied. Audit, server and http settings are
-        read at start only.
+        audited); nothing is ever half-applied. Outside servers (``[servers]``,
+        ``[proxy]``) follow the new configuration: new and changed ones start,
+        removed ones stop, unchanged ones keep running, and every tool is listed
+        and checked against the (re-read) pin file again. Audit, server and http
+        settings are read at start only.
         """
         from agentor_core.audit import AuditEvent, AuditEventType  # noqa: PLC0415
 
@@ -147,31 +151,87 @@ class Served:
         if fingerprint == self.watched:
             return False
         self.watched = fingerprint
+        fresh = None
         try:
             loaded = _reload_config(self.config.source)
-            toolbox, runtime = _compose(loaded, self.forward, self.outside, self.signing)
+            outside, plan, fresh = self._plan_outside(loaded)
+            toolbox, runtime = _compose(
+                loaded,
+                self.forward,
+                outside if loaded.config.servers else None,
+                self.signing,
+                plan=plan,
+            )
         except AgentorError as exc:
+            if fresh is not None:
+                fresh.close()
             stderr().print(Text(f"reload refused, still serving the previous toolbox: {exc}"))
             self._audit_reload(AuditEventType, AuditEvent, fingerprint, exc.code)
             return False
+        except BaseException:
+            if fresh is not None:
+                fresh.close()
+            raise
+        # Checked and composed: only now does anything running change.
+        servers = outside.apply(plan) if outside is not None and plan is not None else {}
         old_runtime = self.runtime
         self.bridge.replace_toolbox(toolbox)
-        self.runtime, self.config = runtime, loaded
+        self.runtime, self.config, self.outside = runtime, loaded, outside
         self.retired.append((now, old_runtime))
+        if outside is not None and loaded.config.servers:
+            # Start new servers, list every server's tools and decide them against the
+            # pins now, so list_changed announces what a client will really see.
+            try:
+                outside.refresh()
+            except Exception as exc:  # noqa: BLE001 - served already; the next listing retries
+                stderr().print(Text(f"listing outside servers failed: {type(exc).__name__}"))
         self.tools = list(self.bridge.tool_names())
-        self._audit_reload(AuditEventType, AuditEvent, fingerprint, "ok")
+        self._audit_reload(AuditEventType, AuditEvent, fingerprint, "ok", servers)
         stderr().print(Text(f"reloaded {loaded.source}: {len(self.tools)} tools"))
         return True
 
-    def _audit_reload(self, kinds: Any, event: Any, fingerprint: str, outcome: str) -> None:
+    def _plan_outside(self, loaded: LoadedConfig) -> tuple[Any, Any, Any]:
+        """``(outside, plan, fresh)``: the servers' object, its checked plan, and whether new.
+
+        Nothing starts or stops here; a plan that fails refuses the reload.
+        """
+        outside, fresh = self.outside, None
+        if outside is None:
+            if not loaded.config.servers:
+                return None, None, None
+            outside = fresh = _outside_servers(loaded, self.audit, empty=True)
+        try:
+            plan = outside.plan(
+                loaded.config.servers,
+                base=loaded.base,
+                proxy=loaded.config.proxy,
+                pin_file=loaded.resolve(loaded.config.proxy.pin_file),
+            )
+        except BaseException:
+            if fresh is not None:
+                fresh.close()
+            raise
+        return outside, plan, fresh
+
+    def _audit_reload(
+        self,
+        kinds: Any,
+        event: Any,
+        fingerprint: str,
+        outcome: str,
+        servers: dict[str, list[str]] | None = None,
+    ) -> None:
         policy_hash = getattr(self.bridge.toolbox.policy, "policy_hash", None)
+        detail: dict[str, Any] = {"config": str(self.config.source), "fingerprint": fingerprint}
+        if servers:
+            detail["servers"] = servers
         self.audit.append(
             event(
                 type=kinds.CONFIG_CHANGED,
                 time=datetime.now(UTC),
                 outcome=outcome,
                 policy_hash=policy_hash if isinstance(policy_hash, str) else None,
-                detail={"config": str(self.config.source), "fingerprint": fingerprint},
+                detail=detail,
             )
         )
 
@@ -192,6 +252,9 @@ class Served:
 def _watched_files(loaded: LoadedConfig) -> list[Path]:
     files = [loaded.source, loaded.resolve(loaded.config.policy.file)]
     files += [loaded.resolve(entry.file) for entry in loaded.config.tools]
+    if loaded.config.servers:
+        # 'agentor mcp pin' in another process: approved tools appear without a restart.
+        files.append(loaded.resolve(loaded.config.proxy.pin_file))
     return files
 
 
@@ -213,8 +276,13 @@ def _reload_config(path: Path) -> LoadedConfig:
     return load_config(path)
 
 
-def _admit(wasm: bytes, path: Path, name: str, loaded: LoadedConfig, signing: Signing) -> None:
-    """Refuse a tool file unless signed by a trusted key (when required); check any signature."""
+def _admit(
+    wasm: bytes, path: Path, name: str, loaded: LoadedConfig, signing: Signing
+) -> Manifest | None:
+    """Refuse a tool file unless signed by a trusted key (when required); check any signature.
+
+    Returns the signed manifest of a generic component (its reflected tools), else None.
+    """
     from agentor_cli.commands.trust import trust_store  # noqa: PLC0415 - cryptography is slow
     from agentor_toolkit.admission import admit_bytes  # noqa: PLC0415
     from agentor_toolkit.signing import signature_path  # noqa: PLC0415
@@ -222,15 +290,16 @@ def _admit(wasm: bytes, path: Path, name: str, loaded: LoadedConfig, signing: Si
     section = loaded.config.toolbox
     require = signing.require or section.require_signed
     if not require and not signature_path(path).is_file():
-        return
+        return None
     keys = (*signing.trust, *(loaded.resolve(key) for key in section.trusted_keys))
     try:
         # The bytes checked are the bytes loaded: the path is never read again.
-        admit_bytes(wasm, path, None, trust=trust_store(keys), require_signature=require)
+        admitted = admit_bytes(wasm, path, None, trust=trust_store(keys), require_signature=require)
     except AgentorError as exc:
         raise AgentorError(
             exc.code, f"tool {name!r} ({path}): {exc.message}", hint=exc.error.hint
         ) from None
+    return admitted.manifest if admitted.generic else None
 
 
 def _load_tools(
@@ -252,8 +321,18 @@ def _load_tools(
                 f"{loaded.source}: tool file {path} cannot be read ({exc})",
                 hint="fix the 'file' of this [[tools]] entry",
             ) from None
-        _admit(wasm, path, entry.name or path.stem, loaded, signing or Signing())
+        signed = _admit(wasm, path, entry.name or path.stem, loaded, signing or Signing())
         specs = runtime.load_bytes(wasm, source=path.name, default_name=entry.name or path.stem)
+        if signed is not None and _dumped(specs) != _dumped(signed.tools):
+            # The signature covers the tools as reflected at signing; serve exactly those.
+            from agentor_toolkit.errors import ToolkitCode  # noqa: PLC0415
+
+            raise AgentorError(
+                ToolkitCode.MANIFEST_MISMATCH,
+                f"tool {entry.name or path.stem!r} ({path}): the sandbox serves other tools "
+                "than the signature covers",
+                hint="do not serve it; check that agentor-sandbox and agentor-toolkit match",
+            )
         for spec in specs:
             override = entry.override(spec) if entry.name in {None, spec.name} else None
             if override is not None:
@@ -263,15 +342,25 @@ def _load_tools(
     return overrides, content_tools
 
 
+def _dumped(specs: Any) -> list[dict[str, Any]]:
+    return sorted(
+        (spec.model_dump(mode="json", exclude_defaults=True) for spec in specs),
+        key=lambda spec: str(spec["name"]),
+    )
+
+
 def _compose(
     loaded: LoadedConfig,
     forward: _ProgressForward,
     outside: Any = None,
     signing: Signing | None = None,
+    *,
+    plan: Any = None,
 ) -> tuple[Toolbox, SandboxRuntime]:
     """A fresh runtime with the tools loaded, the policy, resources and prompts.
 
-    With outside MCP servers, the toolbox serves both behind one ComposedRuntime.
+    With outside MCP servers, the toolbox serves both behind one ComposedRuntime
+    (``plan``: names are checked against the servers a reload is about to apply).
     """
     from agentor_mcp import ComposedRuntime, PromptBook, ResourceStore, Toolbox  # noqa: PLC0415
     from agentor_policy import PolicyHolder  # noqa: PLC0415
@@ -289,7 +378,7 @@ def _compose(
         resources = ResourceStore(section, loaded.base) if section is not None else None
         prompts = PromptBook(loaded.config.prompts, resources)
         policy = PolicyHolder.from_file(loaded.resolve(loaded.config.policy.file))
-        served = runtime if outside is None else ComposedRuntime(runtime, outside)
+        served = runtime if outside is None else ComposedRuntime(runtime, outside, plan=plan)
     except BaseException:
         runtime.close()
         raise
@@ -365,14 +454,17 @@ def build(config: Path | None, signing: Signing | None = None) -> Served:
     )
 
 
-def _outside_servers(loaded: LoadedConfig, audit: AuditSink) -> Any:
-    """The [servers] of agentor.toml behind agentor-mcp-bridge's proxy, or None."""
+def _outside_servers(loaded: LoadedConfig, audit: AuditSink, *, empty: bool = False) -> Any:
+    """The [servers] of agentor.toml behind agentor-mcp-bridge's proxy, or None.
+
+    ``empty``: no servers yet (a reload adds them through a checked plan).
+    """
     if not loaded.config.servers:
         return None
     from agentor_mcp import OutsideServers, PinStore  # noqa: PLC0415
 
     return OutsideServers(
-        loaded.config.servers,
+        {} if empty else loaded.config.servers,
         base=loaded.base,
         pins=PinStore(loaded.resolve(loaded.config.proxy.pin_file)),
         audit=audit,

@@ -128,7 +128,7 @@ def sign_command(component: Path, key: Path, out: Path | None, as_json: bool) ->
     """Write a detached signature over COMPONENT's SHA-256 and its manifest."""
     path, document = sign(component, key, out)
     if as_json:
-        emit_json({"ok": True, "signature": str(path), **document.model_dump(mode="json")})
+        emit_json({"ok": True, "signature": str(path), **document.document()})
         return
     stdout().print(
         Text.assemble(("signed ", "green"), f"{component} with key {document.key_id} → {path}")
@@ -160,6 +160,7 @@ def verify_command(
                 "component_sha256": verified.component_sha256,
                 "manifest_sha256": verified.manifest_sha256,
                 "name": verified.manifest.name,
+                "kind": verified.kind or "manifest",
             }
         )
         return
