@@ -10,6 +10,8 @@ The baseline is the SDK's plain `MCPServer` serving the same function in Python.
         [--durability full|normal]
 
 --tool wat     the embedded `echo`: a WASI preview 1 module (the defaults of `agentor serve`)
+--tool channel the same config, with `echo` built from the sandbox's host-channel echo
+               (a preview 1 module that imports no WASI: agentor:tool/core@0.1.0)
 --tool python  `echo` of a Python component built with componentize-py (the sandbox's
                test tool, built once and cached under the agentor cache directory)
 --durability   the agentor side's `[audit] durability`: `full` (default; SQLite
@@ -69,6 +71,17 @@ def _wat_config(durability: str) -> str:
     return text + f'\n[audit]\ndurability = "{durability}"\n'
 
 
+def _channel_config(root: Path, durability: str) -> str:
+    sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "sandbox"))
+    import wasmtime  # noqa: PLC0415 - only this mode needs them
+    from sandbox_fixtures import CHANNEL_ECHO_WAT  # noqa: PLC0415
+
+    wasm = root / "echo-channel.wasm"
+    wasm.write_bytes(wasmtime.wat2wasm(CHANNEL_ECHO_WAT))
+    text = _wat_config(durability)
+    return text.replace(f'"{DEFAULTS_DIR}/tools/echo.wasm"', f'"{wasm}"')
+
+
 def _python_config(root: Path, durability: str) -> str:
     sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "sandbox"))
     from sandbox_fixtures import build_pytool  # noqa: PLC0415 - only this mode needs it
@@ -123,7 +136,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--warmup", type=int, default=50)
-    parser.add_argument("--tool", choices=["wat", "python"], default="wat")
+    parser.add_argument("--tool", choices=["wat", "channel", "python"], default="wat")
     parser.add_argument(
         "--durability",
         choices=["full", "normal"],
@@ -139,16 +152,17 @@ def main() -> None:
             "AGENTOR_STATE_DIR": str(root / "state"),
             "AGENTOR_CONFIG_DIR": str(root / "config"),
         }
-        result = '{"text": text}' if options.tool == "wat" else '{"echo": {"text": text}}'
+        result = '{"echo": {"text": text}}' if options.tool == "python" else '{"text": text}'
         plain_script = root / "plain_server.py"
         plain_script.write_text(PLAIN_SERVER.replace("{RESULT}", result), encoding="utf-8")
         plain = StdioServerParameters(command=sys.executable, args=[str(plain_script)], env=env)
         config = root / "agentor.toml"
-        text = (
-            _wat_config(options.durability)
-            if options.tool == "wat"
-            else _python_config(root, options.durability)
-        )
+        configs = {
+            "wat": lambda: _wat_config(options.durability),
+            "channel": lambda: _channel_config(root, options.durability),
+            "python": lambda: _python_config(root, options.durability),
+        }
+        text = configs[options.tool]()
         config.write_text(text, encoding="utf-8")
         sandboxed = StdioServerParameters(
             command=sys.executable,
@@ -160,9 +174,11 @@ def main() -> None:
         json.dumps(
             {
                 "benchmark": "mcp_stdio_roundtrip",
-                "tool": "echo (WASI preview 1 module)"
-                if options.tool == "wat"
-                else "echo (Python component, componentize-py)",
+                "tool": {
+                    "wat": "echo (WASI preview 1 module, stdio)",
+                    "channel": "echo (preview 1 module, host channel, no WASI)",
+                    "python": "echo (Python component, componentize-py)",
+                }[options.tool],
                 "audit_durability": options.durability,
                 "plain_mcpserver": baseline,
                 "agentor_serve": agentor,

@@ -1,6 +1,8 @@
 """Fresh-instance call latency of agentor-sandbox, p50/p99, against raw wasmtime in the same run.
 
-(a) a WAT preview 1 command module, (b) a Python component built with
+(a) a WAT preview 1 command module (WASI stdin/stdout, and the same echo
+through the host channel ``agentor:tool/core``),
+(b) a Python component built with
 componentize-py; each through SandboxRuntime with and without the pool, and
 the same work done with bare wasmtime (no grant, no limits, no checks) as the
 baseline. Prints JSON. Usage: python benchmarks/sandbox_latency.py [--calls N]
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -28,7 +31,13 @@ from wasmtime import component as wc
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "sandbox"))
 
-from sandbox_fixtures import ECHO_WAT, build_generic, build_pytool, compile_cache_dir
+from sandbox_fixtures import (
+    CHANNEL_ECHO_WAT,
+    ECHO_WAT,
+    build_generic,
+    build_pytool,
+    compile_cache_dir,
+)
 
 from agentor_core import Capabilities, ToolCall
 from agentor_sandbox import SandboxRuntime
@@ -50,13 +59,18 @@ def measure(fn: Callable[[], object], n: int, gap: float = 0.0) -> dict[str, flo
     for _ in range(min(20, n)):
         fn()
     samples = []
+    cpu = time.process_time()
     for _ in range(n):
         if gap:
             time.sleep(gap)  # lets the pool refill off the request path, as between real calls
         start = time.perf_counter()
         fn()
         samples.append(time.perf_counter() - start)
-    return percentiles(samples)
+    report = percentiles(samples)
+    # CPU of every thread (pool refills, wasmtime's I/O threads included) per call:
+    # what a call costs in all, and less sensitive to other processes than wall time.
+    report["cpu_us_per_call"] = round((time.process_time() - cpu) / n * 1e6, 1)
+    return report
 
 
 def _engine_and_cache() -> tuple[wasmtime.Engine, CompileCache]:
@@ -98,6 +112,45 @@ def raw_module(wasm: bytes) -> Callable[[], object]:
         instance = pre.instantiate(store)
         instance.exports(store)["_start"](store)
         return out
+
+    return run
+
+
+def raw_channel_module(wasm: bytes) -> Callable[[], object]:
+    """The channel echo in bare wasmtime: the least host functions can do, no checks."""
+    engine = new_engine()
+    module = wasmtime.Module(engine, wasm)
+    linker = wasmtime.Linker(engine)
+    i32 = wasmtime.ValType.i32()
+    args = b'{"x":1}'
+    out: list[bytes] = []
+
+    def read(caller: wasmtime.Caller, ptr: int, _cap: int) -> int:
+        memory = caller.get("memory")
+        if not isinstance(memory, wasmtime.Memory):
+            return -1
+        memory.write(caller, args, ptr)
+        return len(args)
+
+    def write(caller: wasmtime.Caller, ptr: int, length: int) -> int:
+        memory = caller.get("memory")
+        if not isinstance(memory, wasmtime.Memory):
+            return -1
+        out.append(bytes(memory.read(caller, ptr, ptr + length)))
+        return length
+
+    core = "agentor:tool/core@0.1.0"
+    linker.define_func(core, "input-read", wasmtime.FuncType([i32, i32], [i32]), read, True)
+    linker.define_func(core, "output-write", wasmtime.FuncType([i32, i32], [i32]), write, True)
+    pre = linker.instantiate_pre(module)
+
+    def run() -> object:
+        store = wasmtime.Store(engine)
+        store.set_fuel(10**9)
+        store.set_epoch_deadline(10**6)
+        instance = pre.instantiate(store)
+        instance.exports(store)["_start"](store)
+        return out.pop()
 
     return run
 
@@ -179,7 +232,11 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--generic", action="store_true", help="generic vs agentor:tool only")
     opts = parser.parse_args()
-    report: dict[str, object] = {"python": sys.version.split()[0], "wasmtime": "50.0.1+"}
+    report: dict[str, object] = {
+        "python": sys.version.split()[0],
+        "wasmtime": "50.0.1+",
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+    }
     if opts.generic:
         report.update(generic_report(opts.calls))
         print(json.dumps(report, indent=2))
@@ -192,6 +249,14 @@ def main() -> None:
             rt.load_bytes(bytes(wasm), source="echo.wasm", default_name="echo")
             report["core_tool_sandbox"] = measure(lambda: rt.invoke(call, grant), opts.calls)
         report["core_tool_baseline_raw_wasmtime"] = measure(raw_module(bytes(wasm)), opts.calls)
+    # The same echo through the host channel: no WASI import, so no WASI context.
+    channel = bytes(wasmtime.wat2wasm(CHANNEL_ECHO_WAT))
+    with tempfile.TemporaryDirectory() as tmp, SandboxRuntime(cache_dir=tmp) as rt:
+        rt.load_bytes(channel, source="echo.wasm", default_name="echo")
+        report["core_tool_channel_sandbox"] = measure(lambda: rt.invoke(call, grant), opts.calls)
+    report["core_tool_channel_baseline_raw_wasmtime"] = measure(
+        raw_channel_module(channel), opts.calls
+    )
     pytool = build_pytool()
     n = max(50, opts.calls // 4)
     for pool in (0, 2):
@@ -210,6 +275,7 @@ def main() -> None:
     report["python_tool_baseline_raw_call_on_ready_instance"] = measure_prepared(
         prepare, n, gap=0.01
     )
+    report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(report, indent=2))
 
 

@@ -147,6 +147,17 @@ ECHO_WAT = r"""
 """
 """Echoes its JSON arguments (stdin) back as its result (stdout)."""
 
+CHANNEL_ECHO_WAT = r"""
+(module
+  (import "agentor:tool/core@0.1.0" "input-read" (func $read (param i32 i32) (result i32)))
+  (import "agentor:tool/core@0.1.0" "output-write" (func $write (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (drop (call $write (i32.const 64) (call $read (i32.const 64) (i32.const 60000)))))
+)
+"""
+"""Echoes its arguments through the host channel: no WASI import, so no WASI context."""
+
 
 def print_wat(body: str, *, imports: str = "", data: str = "", memory: int = 1) -> str:
     """A command module whose ``_start`` runs ``body`` and may call ``$print(ptr, len)``."""

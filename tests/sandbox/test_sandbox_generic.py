@@ -223,4 +223,6 @@ def test_functions_inside_an_exported_instance(runtime: SandboxRuntime) -> None:
     out = call(runtime, "ops.add", a=2, b=3)
     assert out.content[0].model_dump()["data"] == {"result": 5}
     assert code(runtime, "ops.add", a=-1, b=3) == SandboxCode.ARGUMENTS_INVALID
-    assert code(runtime, "ops.loop") == SandboxCode.FUEL_EXHAUSTED
+    # A small budget: the default (2e9) can outlast the 10 s deadline on a loaded machine.
+    small = Capabilities.model_validate({"limits": {"fuel": 1_000_000}})
+    assert code(runtime, "ops.loop", small) == SandboxCode.FUEL_EXHAUSTED

@@ -34,6 +34,24 @@ STDOUT_BOMB = print_wat(
     memory=2,
 )
 BIG_RESULT = print_wat("(drop (call $print (i32.const 0) (i32.const 131072)))", memory=3)
+_CHANNEL = """
+  (import "agentor:tool/core@0.1.0" "input-read" (func $read (param i32 i32) (result i32)))
+  (import "agentor:tool/core@0.1.0" "output-write" (func $write (param i32 i32) (result i32)))
+  (memory (export "memory") 2)"""
+# The host channel (no WASI context) is bounded exactly as stdout is.
+CHANNEL_OUTPUT_BOMB = f"""(module {_CHANNEL}
+  (func (export "_start")
+    (loop $l (br_if $l (i32.ne (call $write (i32.const 0) (i32.const 65536)) (i32.const -1))))
+    unreachable))"""
+CHANNEL_BIG_RESULT = f"""(module {_CHANNEL}
+  (func (export "_start") (drop (call $write (i32.const 0) (i32.const 131072)))))"""
+# Asks for its arguments at every address, then loops: the host answers -1, never traps.
+CHANNEL_PROBE = f"""(module {_CHANNEL}
+  (func (export "_start") (local $p i32)
+    (loop $l
+      (drop (call $read (local.get $p) (i32.const -1)))
+      (local.set $p (i32.add (local.get $p) (i32.const 4093)))
+      (br $l))))"""
 COUNTER = print_wat(
     """(global.set $g (i32.add (global.get $g) (i32.const 1)))
        (i32.store8 (i32.const 100) (i32.add (i32.const 48) (global.get $g)))
@@ -64,6 +82,25 @@ CASES = [
     ),
     ("stdout_bomb", STDOUT_BOMB, {"output_bytes": 1024 * 1024}, SandboxCode.OUTPUT_EXHAUSTED),
     ("big_result", BIG_RESULT, {"result_bytes": 65536}, SandboxCode.RESULT_TOO_LARGE),
+    (
+        "channel_output_bomb",
+        CHANNEL_OUTPUT_BOMB,
+        {"output_bytes": 1024 * 1024},
+        SandboxCode.OUTPUT_EXHAUSTED,
+    ),
+    (
+        "channel_big_result",
+        CHANNEL_BIG_RESULT,
+        {"result_bytes": 65536},
+        SandboxCode.RESULT_TOO_LARGE,
+    ),
+    # Host calls cost no fuel; the deadline still ends a guest that makes them forever.
+    (
+        "channel_probe",
+        CHANNEL_PROBE,
+        {"deadline_ms": 300, "fuel": 10**13},
+        SandboxCode.DEADLINE_EXCEEDED,
+    ),
 ]
 
 

@@ -10,16 +10,17 @@ import re
 import threading
 import weakref
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import wasmtime
+from pydantic import ValidationError
 from wasmtime import component as wc
 
-from agentor_core.bounds import JsonBoundsError, check_json
+from agentor_core.bounds import JsonBoundsError
 from agentor_core.canonical import canonical_json, sha256_hex
 from agentor_core.capabilities import Capabilities
 from agentor_core.errors import AgentorError, CoreCode, ToolError
@@ -28,6 +29,7 @@ from agentor_core.labels import Label, LabelSet, Source
 from agentor_core.tools import JsonContent, ToolCall, ToolResult, ToolSpec
 from agentor_core.validation import parse_untrusted_json
 from agentor_sandbox.cache import CompileCache
+from agentor_sandbox.channel import CORE_MODULE, define_channel
 from agentor_sandbox.codes import SandboxCode
 from agentor_sandbox.engine import EpochTicker, deadline_ticks, new_engine
 from agentor_sandbox.generic import (
@@ -71,6 +73,8 @@ class LoadedTool:
     pre: wasmtime.InstancePre | None
     generic: GenericComponent | None = None
     """Set for a component of another world: its exported functions are the tools."""
+    wasi: bool = True
+    """False for a core module importing only the host channel: its calls get no WASI context."""
 
 
 @dataclass(slots=True)
@@ -79,6 +83,16 @@ class Prepared:
 
     store: wasmtime.Store
     instance: wc.Instance
+    capture: Capture
+
+
+@dataclass(slots=True)
+class PreparedModule:
+    """A core module's store and instance, for one call."""
+
+    store: wasmtime.Store
+    instance: wasmtime.Instance
+    start: wasmtime.Func
     capture: Capture
 
 
@@ -195,7 +209,16 @@ def _json_result(call_id: str, raw: str | bytes, limit: int) -> ToolResult:
             hint=_LIMIT_HINT,
         )
     try:
-        data = check_json(json.loads(raw))
+        # JsonContent's own validator is the bounds check (check_json): run once, not twice.
+        content = JsonContent(data=json.loads(raw))
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_context=False)
+        detail = str(first[0]["msg"]) if first else str(exc)
+        raise AgentorError(
+            SandboxCode.INVALID_RESULT,
+            f"the tool's result is not bounded JSON: {detail.removeprefix('Value error, ')[:200]}",
+            hint="a bug in the tool; report it to its author",
+        ) from None
     except (ValueError, RecursionError, JsonBoundsError) as exc:
         raise AgentorError(
             SandboxCode.INVALID_RESULT,
@@ -203,7 +226,7 @@ def _json_result(call_id: str, raw: str | bytes, limit: int) -> ToolResult:
             hint="a bug in the tool; report it to its author",
         ) from None
     # Tool output is untrusted until the operator's policy says otherwise.
-    return ToolResult(call_id=call_id, content=(JsonContent(data=data),), labels=_UNTRUSTED)
+    return ToolResult(call_id=call_id, content=(content,), labels=_UNTRUSTED)
 
 
 def _wit_arguments(export: GenericExport, arguments: dict[str, Any]) -> tuple[Any, ...]:
@@ -248,6 +271,33 @@ def grant_key(grant: Capabilities, env: tuple[tuple[str, str], ...]) -> str:
     return sha256_hex(canonical_json(document))
 
 
+MAX_GRANT_KEYS: Final = 256
+_grant_keys: dict[tuple[Capabilities, tuple[tuple[str, str], ...]], str] = {}
+_grant_keys_lock = threading.Lock()
+
+
+def cached_grant_key(grant: Capabilities, env: tuple[tuple[str, str], ...]) -> str:
+    """:func:`grant_key`, remembered: dumping and hashing a grant costs about 100 µs a call.
+
+    Keyed by the grant's value (a frozen model: equal grants hash alike) and the
+    environment resolved for this call, so a changed host variable is a new key.
+    """
+    try:
+        lookup = (grant, env)
+        with _grant_keys_lock:
+            found = _grant_keys.get(lookup)
+    except TypeError:  # pragma: no cover - a grant holding an unhashable value
+        return grant_key(grant, env)
+    if found is not None:
+        return found
+    key = grant_key(grant, env)
+    with _grant_keys_lock:
+        if len(_grant_keys) >= MAX_GRANT_KEYS:
+            _grant_keys.clear()
+        _grant_keys[lookup] = key
+    return key
+
+
 class SandboxRuntime:
     """A :class:`~agentor_core.interfaces.ToolRuntime` over WebAssembly tools.
 
@@ -279,6 +329,7 @@ class SandboxRuntime:
         define_host(self._component_linker, self._services)
         self._module_linker = wasmtime.Linker(self._engine)
         self._module_linker.define_wasi()
+        define_channel(self._module_linker)
         self._on_compile = on_compile
         self._on_progress = on_progress
         self._pool_size = max(0, pool_size)
@@ -339,7 +390,9 @@ class SandboxRuntime:
         except _WASM_ERRORS as exc:
             raise _classify_instantiate(exc) from None
         name = re.sub(r"[^A-Za-z0-9_.\-]", "_", default_name)[:128].lstrip(".-") or "tool"
-        return LoadedTool(compiled, (ToolSpec(name=name),), None, pre)
+        # Imports were checked by instantiate_pre: WASI preview 1 or the host channel only.
+        wasi = any(item.module != CORE_MODULE for item in module.imports)
+        return LoadedTool(compiled, (ToolSpec(name=name),), None, pre, wasi=wasi)
 
     def _load_component(self, compiled: Compiled) -> LoadedTool:
         component = compiled.component
@@ -392,9 +445,10 @@ class SandboxRuntime:
 
     # -- instances ---------------------------------------------------------------
 
-    def _capture(self, grant: Capabilities) -> Capture:
-        capture = Capture(limit=grant.limits.output_bytes)
-        self._captures.add(capture)
+    def _capture(self, grant: Capabilities, *, streams: bool = True) -> Capture:
+        capture = Capture(limit=grant.limits.output_bytes, streams=streams)
+        if streams:
+            self._captures.add(capture)
         return capture
 
     def _new_store(self, grant: Capabilities) -> wasmtime.Store:
@@ -428,6 +482,28 @@ class SandboxRuntime:
             raise _classify_instantiate(exc) from None
         return Prepared(store, instance, capture)
 
+    def _prepare_module(
+        self,
+        tool: LoadedTool,
+        grant: Capabilities,
+        wasi: tuple[tuple[tuple[str, str], ...], bytes] | None = None,
+    ) -> PreparedModule:
+        """A fresh store and instance of ``tool``; ``wasi`` (env, stdin) gives it a WASI context."""
+        if tool.pre is None:  # pragma: no cover - LoadedTool is built with one
+            raise AgentorError(SandboxCode.INTERNAL, "module not prepared")
+        capture = self._capture(grant, streams=wasi is not None)
+        store = self._new_store(grant)
+        if wasi is not None:
+            store.set_wasi(wasi_config(grant, wasi[0], capture, stdin=wasi[1]))
+        try:
+            instance = tool.pre.instantiate(store)
+        except _WASM_ERRORS as exc:
+            raise _classify_instantiate(exc) from None
+        start = instance.exports(store).get("_start")
+        if not isinstance(start, wasmtime.Func):
+            raise AgentorError(SandboxCode.NOT_A_TOOL, "_start is not a function")
+        return PreparedModule(store, instance, start, capture)
+
     def _take(self, key: tuple[str, str]) -> Prepared | None:
         with self._pool_lock:
             pool = self._pools.get(key)
@@ -436,13 +512,7 @@ class SandboxRuntime:
             self._pools.move_to_end(key)
             return pool.popleft() if pool else None
 
-    def _schedule_refill(
-        self,
-        key: tuple[str, str],
-        component: wc.Component,
-        grant: Capabilities,
-        env: tuple[tuple[str, str], ...],
-    ) -> None:
+    def _schedule_refill(self, key: tuple[str, str], make: Callable[[], Prepared]) -> None:
         if self._pool_size == 0:
             return
         with self._pool_lock:
@@ -454,25 +524,19 @@ class SandboxRuntime:
                 while len(self._pools) > MAX_POOL_KEYS:
                     self._pools.popitem(last=False)
         try:
-            self._refiller.submit(self._refill, key, component, grant, env)
+            self._refiller.submit(self._refill, key, make)
         except RuntimeError:  # the runtime is closing
             with self._pool_lock:
                 self._refilling.discard(key)
 
-    def _refill(
-        self,
-        key: tuple[str, str],
-        component: wc.Component,
-        grant: Capabilities,
-        env: tuple[tuple[str, str], ...],
-    ) -> None:
+    def _refill(self, key: tuple[str, str], make: Callable[[], Prepared]) -> None:
         try:
             while True:
                 with self._pool_lock:
                     pool = self._pools.get(key)
                     if pool is None or len(pool) >= self._pool_size:
                         return
-                prepared = self._prepare_component(component, grant, env)
+                prepared = make()
                 with self._pool_lock:
                     pool = self._pools.get(key)
                     if pool is None:
@@ -579,7 +643,7 @@ class SandboxRuntime:
         # A generic export's arguments are checked against its WIT types before any
         # instance exists: a wrong one is refused, naming the field, and nothing runs.
         wit_args = _wit_arguments(generic, call.arguments) if generic is not None else ()
-        key = (tool.compiled.sha256, grant_key(grant, env))
+        key = (tool.compiled.sha256, cached_grant_key(grant, env))
         prepared = self._take(key)
         if prepared is None:
             prepared = self._prepare_component(component, grant, env)
@@ -597,7 +661,7 @@ class SandboxRuntime:
             # work never competes with this call for the CPU.
             self._reaper.retire(prepared)
             del prepared
-            self._schedule_refill(key, component, grant, env)
+            self._schedule_refill(key, lambda: self._prepare_component(component, grant, env))
 
     def _invoke_module(
         self,
@@ -608,21 +672,16 @@ class SandboxRuntime:
         args: str,
         state: CallState,
     ) -> ToolResult:
-        if tool.pre is None:  # pragma: no cover - LoadedTool is built with one
-            raise AgentorError(SandboxCode.INTERNAL, "module not prepared")
-        capture = self._capture(grant)
-        store = self._new_store(grant)
-        store.set_wasi(wasi_config(grant, env, capture, stdin=args.encode("utf-8")))
-        try:
-            instance = tool.pre.instantiate(store)
-        except _WASM_ERRORS as exc:
-            raise _classify_instantiate(exc) from None
-        start = instance.exports(store).get("_start")
-        if not isinstance(start, wasmtime.Func):
-            raise AgentorError(SandboxCode.NOT_A_TOOL, "_start is not a function")
+        stdin = args.encode("utf-8")
+        # Made on the request path, not pooled: a module instantiates in tens of
+        # microseconds, less than a refill's thread hand-off costs (measured).
+        # A module importing only the host channel gets no WASI context at all.
+        prepared = self._prepare_module(tool, grant, (env, stdin) if tool.wasi else None)
+        store, capture = prepared.store, prepared.capture
+        state.stdin, state.capture = stdin, capture
         set_current(state)
         try:
-            start(store)
+            prepared.start(store)
         except wasmtime.ExitTrap as exit_trap:
             if exit_trap.code != 0:
                 raise _limits_first(state, capture) or AgentorError(
@@ -631,7 +690,7 @@ class SandboxRuntime:
                     hint="see the tool's documentation for what the status means",
                 ) from None
         except _WASM_ERRORS as exc:
-            limit_hit = _module_limit_hit(store, instance, grant)
+            limit_hit = _module_limit_hit(store, prepared.instance, grant)
             raise _limits_first(state, capture) or _classify_trap(
                 exc, store, capture, limit_hit
             ) from None
@@ -639,7 +698,7 @@ class SandboxRuntime:
             set_current(None)
             # A module's store is small: freeing it here costs less than a
             # thread hand-off (measured), unlike a component's.
-            del store, instance, start
+            del store, prepared
         tripped = _limits_first(state, capture)
         if tripped is not None:
             raise tripped

@@ -76,13 +76,27 @@ class Capture:
     stdout: bytearray = field(default_factory=bytearray)
     stderr: bytearray = field(default_factory=bytearray)
     exceeded: bool = False
+    streams: bool = True
+    """Whether wasmtime gets writers bound to this capture (a WASI context); only
+    then can its I/O threads call back after the store is gone, so only then is
+    the capture counted for :func:`wait_for_streams`."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
+        if not self.streams:
+            return
         global _live_captures  # noqa: PLW0603 - see _released
         with _live_lock:
             _live_captures += 1
         weakref.finalize(self, _released)
+
+    def has_room(self, size: int) -> bool:
+        """Whether ``size`` more bytes fit; if not, the capture is marked exceeded."""
+        with self._lock:
+            if len(self.stdout) + len(self.stderr) + size > self.limit:
+                self.exceeded = True
+                return False
+            return True
 
     def _write(self, target: bytearray, data: bytes) -> int:
         with self._lock:
@@ -108,6 +122,10 @@ class CallState:
     tool: str
     grant: Capabilities
     progress: ProgressSink | None = None
+    stdin: bytes = b""
+    """The arguments a core module reads through the host channel."""
+    capture: Capture | None = None
+    """Where a core module's host-channel output goes (its stdout)."""
     log_bytes: int = 0
     logs_dropped: int = 0
     http_requests: int = 0

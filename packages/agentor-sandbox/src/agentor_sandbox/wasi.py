@@ -53,7 +53,8 @@ def wasi_config(
     # A fixed argv[0]; never the host's arguments. No inherit_* call anywhere:
     # environment, stdio and network stay the host's.
     config.argv = ["tool"]
-    config.env = [list(pair) for pair in env]
+    if env:  # a new config has no variables; skipping the empty set saves two FFI arrays
+        config.env = [list(pair) for pair in env]
     for access in grant.filesystem:
         if access.host_path is not None:
             config.preopen_dir(access.host_path, access.guest_path, fs_mutable=access.write)
