@@ -27,7 +27,7 @@ import anyio.to_thread
 import httpx2
 
 from agentor_core.capabilities import Capabilities, HttpMethod
-from agentor_core.egress import HttpRequest
+from agentor_core.egress import HttpRequest, HttpResponse
 from agentor_core.errors import AgentorError
 from agentor_core.interfaces import EgressGuard
 from agentor_mcp.codes import McpCode
@@ -119,16 +119,7 @@ class GuardedTransport(httpx2.AsyncBaseTransport):
             raise GuardRefusedError(exc) from None
         except ValueError as exc:  # pydantic: a header or URL the core model refuses
             raise httpx2.TransportError(f"request refused before sending: {exc}") from None
-        return httpx2.Response(
-            answer.status,
-            headers=[
-                (name, value)
-                for name, value in answer.headers
-                if name.lower() not in {"content-encoding", "transfer-encoding", "content-length"}
-            ],
-            content=answer.body,
-            request=request,
-        )
+        return _response(answer, request)
 
     async def _auth_request(
         self, request: httpx2.Request, make_grant: AuthGrant
@@ -160,16 +151,7 @@ class GuardedTransport(httpx2.AsyncBaseTransport):
                     hint="raise [servers.NAME.auth] max_metadata_bytes if this is expected",
                 )
             )
-        return httpx2.Response(
-            answer.status,
-            headers=[
-                (name, value)
-                for name, value in answer.headers
-                if name.lower() not in {"content-encoding", "transfer-encoding", "content-length"}
-            ],
-            content=answer.body,
-            request=request,
-        )
+        return _response(answer, request)
 
 
 def guarded_client(
@@ -201,4 +183,18 @@ def guarded_client(
         timeout=timeout,
         follow_redirects=False,  # the guard follows and re-checks redirects itself
         trust_env=False,
+    )
+
+
+# The guard hands back a decoded, whole body: the framing headers no longer describe it.
+_FRAMING: Final = frozenset({"content-encoding", "transfer-encoding", "content-length"})
+
+
+def _response(answer: HttpResponse, request: httpx2.Request) -> httpx2.Response:
+    """The guard's answer as the httpx2 response the SDK expects."""
+    return httpx2.Response(
+        answer.status,
+        headers=[(name, value) for name, value in answer.headers if name.lower() not in _FRAMING],
+        content=answer.body,
+        request=request,
     )
