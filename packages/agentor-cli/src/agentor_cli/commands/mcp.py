@@ -15,9 +15,9 @@ from typing import Any
 import click
 from rich.text import Text
 
+from agentor_cli.composition import egress, secret_store
 from agentor_cli.output import emit_json, handles_errors, json_option, stdout
 from agentor_core.errors import AgentorError, CoreCode
-from agentor_core.interfaces import EgressGuard, SecretStore
 
 
 def _load(config: Path) -> Any:
@@ -28,7 +28,6 @@ def _load(config: Path) -> Any:
 
 def _open(config: Path, only: str | None = None) -> tuple[Any, Any]:
     from agentor_audit import create_audit_sink  # noqa: PLC0415
-    from agentor_cli.commands.serve import _optional  # noqa: PLC0415
     from agentor_mcp import OutsideServers, PinStore  # noqa: PLC0415
 
     loaded = _load(config)
@@ -53,6 +52,7 @@ def _open(config: Path, only: str | None = None) -> tuple[Any, Any]:
         path=loaded.resolve(audit_path) if audit_path else None,
         durability=loaded.config.audit.durability,
     )
+    secrets = secret_store()
     try:
         outside = OutsideServers(
             servers,
@@ -60,8 +60,8 @@ def _open(config: Path, only: str | None = None) -> tuple[Any, Any]:
             pins=PinStore(loaded.resolve(loaded.config.proxy.pin_file)),
             audit=audit,
             proxy=loaded.config.proxy,
-            egress_guard=_optional(EgressGuard),
-            secret_store=_optional(SecretStore),
+            egress_guard=egress(secrets),
+            secret_store=secrets,
             close_guard=True,
         )
     except BaseException:
@@ -342,7 +342,6 @@ def _run_client(
     from pydantic import ValidationError  # noqa: PLC0415
 
     from agentor_audit import create_audit_sink  # noqa: PLC0415
-    from agentor_cli.commands.serve import _optional  # noqa: PLC0415
     from agentor_core.capabilities import Capabilities  # noqa: PLC0415
     from agentor_core.tools import ToolCall  # noqa: PLC0415
     from agentor_mcp import OutsideServers, PinStore, ProxySection, ServerEntry  # noqa: PLC0415
@@ -368,7 +367,7 @@ def _run_client(
                 pins=PinStore(Path(scratch) / "pins.json"),
                 audit=audit,
                 proxy=ProxySection(trust_on_first_use=True),
-                egress_guard=_optional(EgressGuard),
+                egress_guard=egress(store),
                 secret_store=store,
                 close_guard=True,
             )

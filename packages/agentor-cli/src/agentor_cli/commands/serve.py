@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 import click
 from rich.text import Text
 
+from agentor_cli.composition import egress, secret_store
 from agentor_cli.output import emit_json, handles_errors, json_option, stderr, stdout
 from agentor_cli.workers import Workers, combine
 from agentor_cli.workers import start as start_workers
@@ -48,16 +49,6 @@ RETIRE_AFTER_SECONDS: Final = 120.0
 """An old runtime is closed this long after a reload: longer than any call's deadline."""
 
 
-def _optional(interface: type[Any]) -> Any:
-    """The installed implementation, or None: without an egress guard, http-fetch is refused."""
-    try:
-        return discovery.create(interface)
-    except AgentorError as exc:
-        if exc.code != CoreCode.IMPLEMENTATION_MISSING:
-            stderr().print(Text(f"note: {exc.message}", style="yellow"))
-        return None
-
-
 class _LazyEgress:
     """The installed EgressGuard, built when a tool sends its first request.
 
@@ -67,8 +58,9 @@ class _LazyEgress:
     with its error code, as any egress refusal.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, secrets: SecretStore | None) -> None:
         self._lock = threading.Lock()
+        self._secrets = secrets
         self._guard: EgressGuard | None = None
 
     @staticmethod
@@ -78,7 +70,10 @@ class _LazyEgress:
     def send(self, request: HttpRequest, grant: Any) -> HttpResponse:
         with self._lock:
             if self._guard is None:
-                self._guard = discovery.create(EgressGuard)  # type: ignore[type-abstract]
+                self._guard = discovery.create(
+                    EgressGuard,  # type: ignore[type-abstract]
+                    secrets=self._secrets,
+                )
             guard = self._guard
         return guard.send(request, grant)
 
@@ -366,10 +361,11 @@ def _compose(
     from agentor_policy import PolicyHolder  # noqa: PLC0415
     from agentor_sandbox import SandboxRuntime  # noqa: PLC0415
 
+    secrets = secret_store()
     runtime = SandboxRuntime(
         # Without an installed guard, http-fetch is refused (sandbox.egress_unavailable).
-        egress_guard=_LazyEgress() if _LazyEgress.installed() else None,
-        secret_store=_optional(SecretStore),
+        egress_guard=_LazyEgress(secrets) if _LazyEgress.installed() else None,
+        secret_store=secrets,
         on_progress=forward,
     )
     try:
@@ -463,14 +459,15 @@ def _outside_servers(loaded: LoadedConfig, audit: AuditSink, *, empty: bool = Fa
         return None
     from agentor_mcp import OutsideServers, PinStore  # noqa: PLC0415
 
+    secrets = secret_store()
     return OutsideServers(
         {} if empty else loaded.config.servers,
         base=loaded.base,
         pins=PinStore(loaded.resolve(loaded.config.proxy.pin_file)),
         audit=audit,
         proxy=loaded.config.proxy,
-        egress_guard=_optional(EgressGuard),
-        secret_store=_optional(SecretStore),
+        egress_guard=egress(secrets),
+        secret_store=secrets,
         close_guard=True,
     )
 

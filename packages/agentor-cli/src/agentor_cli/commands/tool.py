@@ -13,11 +13,10 @@ from rich.status import Status
 from rich.text import Text
 
 from agentor_cli.commands.trust import trust_store
+from agentor_cli.composition import egress, secret_store
 from agentor_cli.output import emit_json, handles_errors, json_option, stderr, stdout
-from agentor_core import discovery
 from agentor_core.capabilities import Capabilities
 from agentor_core.errors import AgentorError, CoreCode
-from agentor_core.interfaces import EgressGuard, SecretStore
 from agentor_core.tools import ToolCall
 from agentor_core.validation import parse_untrusted_json
 from agentor_sandbox import CompileProgress, SandboxRuntime, Stage
@@ -32,16 +31,6 @@ MAX_GRANT_BYTES: Final = 1024 * 1024
 @click.group("tool")
 def tool() -> None:
     """Run WebAssembly tools in the sandbox (and, with agentor-toolkit, build and sign them)."""
-
-
-def _optional(interface: type[Any]) -> Any:
-    """The installed implementation, or None: without a guard, http-fetch is refused."""
-    try:
-        return discovery.create(interface)
-    except AgentorError as exc:
-        if exc.code != CoreCode.IMPLEMENTATION_MISSING:
-            stderr().print(Text(f"note: {exc.message}", style="yellow"))
-        return None
 
 
 def _arguments(raw: str) -> dict[str, Any]:
@@ -155,9 +144,10 @@ def call(
             checked, wasm, grant, trust=trust_store(trust), require_signature=require_signed
         )
     progress = _CompileStatus(stderr(), quiet=as_json)
+    secrets = secret_store()
     runtime = SandboxRuntime(
-        egress_guard=_optional(EgressGuard),
-        secret_store=_optional(SecretStore),
+        egress_guard=egress(secrets),
+        secret_store=secrets,
         pool_size=0,
         on_compile=progress,
     )
