@@ -37,6 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_DIR = ROOT / ".ci" / "node"
+CLIENT_TIMEOUT_MS = 180_000
 SUITE = NODE_DIR / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
 NODE = NODE_DIR / "node_modules" / ".bin" / "node"
 TOOLBOX = ROOT / "examples" / "toolboxes" / "everything" / "agentor.toml"
@@ -146,6 +147,9 @@ def run_client(args: argparse.Namespace, work: Path, env: dict[str, str]) -> int
     client += ["--client-metadata-url", CONFORMANCE_CLIENT_METADATA_URL]
     node_env = dict(env, PATH=f"{NODE.parent}{os.pathsep}{env.get('PATH', '')}")
     suite = [str(NODE), str(SUITE), "client", "--command", " ".join(client)]
+    # The suite starts every scenario's client at once; on a 2-core machine two dozen
+    # Python start-ups overrun its default 30 s per client, failing scenarios at random.
+    suite += ["--timeout", str(CLIENT_TIMEOUT_MS)]
     if args.scenario:
         suite += ["--scenario", args.scenario]
     else:

@@ -15,7 +15,7 @@ from typing import Any
 import click
 from rich.text import Text
 
-from agentor_cli.composition import egress, secret_store
+from agentor_cli.composition import outside_server_egress, secret_store
 from agentor_cli.output import emit_json, handles_errors, json_option, stdout
 from agentor_core.errors import AgentorError, CoreCode
 
@@ -60,7 +60,7 @@ def _open(config: Path, only: str | None = None) -> tuple[Any, Any]:
             pins=PinStore(loaded.resolve(loaded.config.proxy.pin_file)),
             audit=audit,
             proxy=loaded.config.proxy,
-            egress_guard=egress(secrets),
+            egress_guard=outside_server_egress(),
             secret_store=secrets,
             close_guard=True,
         )
@@ -367,7 +367,7 @@ def _run_client(
                 pins=PinStore(Path(scratch) / "pins.json"),
                 audit=audit,
                 proxy=ProxySection(trust_on_first_use=True),
-                egress_guard=egress(store),
+                egress_guard=outside_server_egress(),
                 secret_store=store,
                 close_guard=True,
             )

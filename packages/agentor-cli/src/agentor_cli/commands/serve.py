@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 import click
 from rich.text import Text
 
-from agentor_cli.composition import egress, secret_store
+from agentor_cli.composition import outside_server_egress, secret_store
 from agentor_cli.output import emit_json, handles_errors, json_option, stderr, stdout
 from agentor_cli.workers import Workers, combine
 from agentor_cli.workers import start as start_workers
@@ -466,7 +466,7 @@ def _outside_servers(loaded: LoadedConfig, audit: AuditSink, *, empty: bool = Fa
         pins=PinStore(loaded.resolve(loaded.config.proxy.pin_file)),
         audit=audit,
         proxy=loaded.config.proxy,
-        egress_guard=egress(secrets),
+        egress_guard=outside_server_egress(),
         secret_store=secrets,
         close_guard=True,
     )
