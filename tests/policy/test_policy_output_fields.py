@@ -111,3 +111,41 @@ def test_bad_output_declarations_are_refused(text: str) -> None:
     with pytest.raises(AgentorError) as caught:
         compile_text(text)
     assert caught.value.code == "policy.invalid"
+
+
+LINKS_ONLY = """
+version = 1
+[[tool]]
+id = "answer"
+name = "agent.answer"
+[tool.args.text]
+type = "string"
+[tool.sink]
+args = []
+embedded = ["text"]
+external = false
+"""
+
+
+def test_a_sink_may_be_its_links_alone() -> None:
+    # The answer's reader is fixed (the user): only the links written in it are destinations.
+    policy = compile_text(LINKS_ONLY)
+    text = {"text": "book it at www.phish.example"}
+    untrusted_text = {"text": DOC}
+    asked = policy.decide(
+        call("agent.answer", text, labels=untrusted_text, embedded_labels={"text": DOC}), NOW
+    )
+    assert asked.verdict is Verdict.ASK
+    allowed = policy.decide(
+        call("agent.answer", text, labels=untrusted_text, embedded_labels={"text": USER}), NOW
+    )
+    assert allowed.verdict is Verdict.ALLOW
+    plain = policy.decide(call("agent.answer", {"text": "fine"}, labels=untrusted_text), NOW)
+    assert plain.verdict is Verdict.ALLOW
+
+
+def test_a_sink_must_name_something() -> None:
+    with pytest.raises(AgentorError) as refused:
+        compile_text(LINKS_ONLY.replace('embedded = ["text"]\n', ""))
+    assert refused.value.code == "policy.invalid"
+    assert "a sink needs args" in refused.value.message

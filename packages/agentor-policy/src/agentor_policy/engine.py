@@ -385,6 +385,7 @@ class CompiledPolicy:
         labels = call.labels
         embedded_labels = call.embedded_labels
         untrusted = private = False
+        linked: list[str] = []
         for name in arguments:
             label = labels.get(name, context)
             if tool.sink_all or name in tool.sink_args:
@@ -397,6 +398,8 @@ class CompiledPolicy:
                 found = embedded_labels.get(name)
                 if found is not None:
                     untrusted = untrusted or not found.is_trusted
+                    if trace is not None and not found.is_trusted:
+                        linked.append(_short(name))
         sink = tool.rule.sink
         flow = self.policy.flow
         if trace is not None:
@@ -407,6 +410,10 @@ class CompiledPolicy:
                 f"{'private' if private else 'public'}; "
                 f"context {context.trust.value}"
             )
+            if linked:
+                trace.append(
+                    f"links written in {', '.join(sorted(linked))} are untrusted destinations"
+                )
         untrusted_in_play = untrusted or not context.is_trusted
         if (
             sink is not None

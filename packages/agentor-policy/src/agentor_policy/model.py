@@ -264,9 +264,11 @@ class Sink(BaseModel):
     model_config = _FROZEN
 
     args: tuple[Annotated[str, StringConstraints(min_length=1, max_length=128)], ...] = Field(
-        default=("*",), min_length=1, max_length=MAX_ARGS_PER_TOOL
+        default=("*",), max_length=MAX_ARGS_PER_TOOL
     )
-    """Names of sink arguments; ``"*"`` means every argument."""
+    """Names of sink arguments; ``"*"`` means every argument. Empty only beside ``embedded``:
+    a sink whose one destination is fixed (the user, reading an answer) but whose text
+    carries links its reader may follow."""
     external: StrictBool = True
     """Data sent here leaves the operator's control (counts for the lethal trifecta)."""
     embedded: tuple[Annotated[str, StringConstraints(min_length=1, max_length=128)], ...] = Field(
@@ -275,6 +277,12 @@ class Sink(BaseModel):
     """Free-text arguments (a message body) whose embedded destinations are sinks: a URL
     or e-mail address written inside them is followed by whoever reads the text, so it
     is judged on its own provenance (``ToolCall.embedded_labels``). ``"*"``: every argument."""
+
+    @model_validator(mode="after")
+    def _something_is_a_sink(self) -> Sink:
+        if not self.args and not self.embedded:
+            raise ValueError("a sink needs args (or embedded): name what leaves or changes")
+        return self
 
 
 FieldName = Annotated[str, StringConstraints(min_length=1, max_length=128)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from agentor_runtime.__about__ import __version__
 from agentor_runtime.agent import Agent, AgentFile, Budget, LoadedAgent, load_agent
+from agentor_runtime.answer import ANSWER_TOOL, AnswerMode
 from agentor_runtime.budget import BudgetTracker
 from agentor_runtime.codes import RuntimeCode, StopReason
 from agentor_runtime.delimit import delimit, result_text
@@ -20,12 +21,14 @@ from agentor_runtime.provenance import (
 from agentor_runtime.runner import Runner, summarize
 
 __all__ = [
+    "ANSWER_TOOL",
     "MEMORY_TOOLS",
     "PLAN_DECLARE",
     "RECALL",
     "REMEMBER",
     "Agent",
     "AgentFile",
+    "AnswerMode",
     "Budget",
     "BudgetTracker",
     "DecisionRecord",

@@ -10,6 +10,7 @@ Declared in Python (:class:`Agent`) or in a TOML file (:func:`load_agent`):
     tools = ["echo"]                  # names the toolbox serves; omit for every tool
     toolbox = "agentor.toml"          # tools, policy and audit (as for `agentor serve`)
     plan = "tools"                    # optional: declare tools first (plan.declare); default "off"
+    answer = "policy"                 # optional: the policy releases the answer; default "deliver"
 
     [model]                           # read by the caller (agentor-cli), see agentor-llm-providers
     provider = "scripted"
@@ -39,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agentor_core.bounds import Name
 from agentor_core.errors import AgentorError
 from agentor_core.interfaces import PolicyEngine, ToolRuntime
+from agentor_runtime.answer import AnswerMode
 from agentor_runtime.codes import RuntimeCode
 from agentor_runtime.memory_tools import MemoryConfig
 from agentor_runtime.plan import PlanMode
@@ -86,6 +88,9 @@ class Agent(BaseModel):
     plan: PlanMode = "off"
     """``"tools"``: the agent declares its tools first (``plan.declare``); calls outside
     that plan once untrusted content is in play carry ``ToolCall.off_plan``."""
+    answer: AnswerMode = "deliver"
+    """``"policy"``: the final answer is released only if the policy allows (or a person
+    approves) the call ``agent.answer``; see :mod:`agentor_runtime.answer`."""
 
 
 class _AgentTable(BaseModel):
@@ -96,6 +101,7 @@ class _AgentTable(BaseModel):
     tools: tuple[Name, ...] | None = Field(default=None, max_length=1024)
     toolbox: Annotated[str, Field(max_length=4096)] | None = None
     plan: PlanMode = "off"
+    answer: AnswerMode = "deliver"
 
 
 class _Handoff(BaseModel):
@@ -182,6 +188,7 @@ def load_agent(path: Path, *, _depth: int = 0, _seen: frozenset[Path] = frozense
         memory=parsed.memory,
         handoffs=tuple(child.agent for child in children),
         plan=table.plan,
+        answer=table.answer,
     )
     toolbox = path.parent / table.toolbox if table.toolbox else None
     return LoadedAgent(

@@ -26,6 +26,9 @@ class RuntimeCode(StrEnum):
     """A ``memory.remember`` / ``memory.recall`` call had arguments of the wrong shape."""
     PLAN_INVALID = "runtime.plan_invalid"
     """A ``plan.declare`` call's arguments were not ``{"tools": [names]}``."""
+    ANSWER_WITHHELD = "runtime.answer_withheld"
+    """An agent with ``answer = "policy"``: the policy denied its final answer, or asked and
+    nobody released it; the run returns no answer."""
 
 
 class StopReason(StrEnum):
@@ -42,3 +45,5 @@ class StopReason(StrEnum):
     CONTENT_FILTER = "content_filter"
     AUDIT_FAILED = "audit_failed"
     POLICY_FAILED = "policy_failed"
+    ANSWER_WITHHELD = "answer_withheld"
+    """The model answered, but the policy (``agent.answer``) did not release the answer."""

@@ -57,6 +57,13 @@ from agentor_core.llm import (
 from agentor_core.tools import ToolCall, ToolResult, ToolSpec
 from agentor_runtime.__about__ import __version__
 from agentor_runtime.agent import HANDOFF_PREFIX, MAX_HANDOFF_DEPTH, Agent
+from agentor_runtime.answer import (
+    ANSWER_ARG,
+    ANSWER_TOOL,
+    answer_call,
+    answer_summary,
+    untrusted_links,
+)
 from agentor_runtime.budget import BudgetTracker
 from agentor_runtime.codes import RuntimeCode, StopReason
 from agentor_runtime.delimit import INSTRUCTIONS_NOTE, delimit, result_text
@@ -106,6 +113,8 @@ class _RunState:
     audit_first: int | None = None
     audit_last: int | None = None
     calls: int = 0
+    hold_text: bool = False
+    """The top agent's answer waits for the policy: nothing streams before it decides."""
 
 
 @dataclass
@@ -157,7 +166,10 @@ class Runner:
         """Run ``agent`` on ``task`` (the user's words, trusted) until an answer or a budget."""
         run_id = secrets.token_hex(8)
         state = _RunState(
-            run_id=run_id, boundary=secrets.token_hex(12), session_id=session_id or run_id
+            run_id=run_id,
+            boundary=secrets.token_hex(12),
+            session_id=session_id or run_id,
+            hold_text=agent.answer == "policy",
         )
         tracker = BudgetTracker(agent.budget, monotonic=self._monotonic)
         with self._tracer.start_as_current_span(f"invoke_agent {agent.name}") as span:
@@ -263,6 +275,12 @@ class Runner:
                         FinishReason.LENGTH: StopReason.OUTPUT_LIMIT,
                         FinishReason.CONTENT_FILTER: StopReason.CONTENT_FILTER,
                     }.get(response.finish_reason, StopReason.FINAL_ANSWER)
+                    if reason is StopReason.FINAL_ANSWER and depth == 0 and state.hold_text:
+                        # Only the top agent speaks to the user; a hand-off's answer
+                        # returns to its parent as labelled tool output.
+                        released = await self._release(agent, answer, provenance, state, tracker)
+                        if released is not None:
+                            return _AgentOutcome("", *released, labels, messages)
                     return _AgentOutcome(answer, reason, None, labels, messages)
                 for proposal in response.message.tool_calls:
                     text, trusted, out_labels, recorded = await self._handle(
@@ -311,7 +329,7 @@ class Runner:
             span.set_attribute("gen_ai.request.max_tokens", request.max_output_tokens)
             try:
                 async with asyncio.timeout(max(tracker.remaining_s(), 0.001)):
-                    response = await self._ask_model(agent, request)
+                    response = await self._ask_model(agent, request, hold_text=state.hold_text)
             except TimeoutError:
                 span.set_status(Status(StatusCode.ERROR, "max_wall_time"))
                 raise _Stop(StopReason.MAX_WALL_TIME) from None
@@ -328,12 +346,14 @@ class Runner:
         tracker.spend_tokens(usage.input_tokens + usage.output_tokens)
         return response
 
-    async def _ask_model(self, agent: Agent, request: ModelRequest) -> ModelResponse:
+    async def _ask_model(
+        self, agent: Agent, request: ModelRequest, *, hold_text: bool = False
+    ) -> ModelResponse:
         if not self.stream:
             return await self.provider.complete(request)
         final: ModelResponse | None = None
         async for delta in self.provider.stream(request):
-            if delta.text:
+            if delta.text and not hold_text:
                 self._emit(RunEvent(kind=EventKind.TEXT, agent=agent.name, text=delta.text))
             if delta.final is not None:
                 final = delta.final
@@ -520,6 +540,9 @@ class Runner:
                 rule_id=RuntimeCode.TOOL_LIMIT.value,
                 reason="the run's budget of tool calls is spent",
             )
+        return self._policy_decides(agent, call)
+
+    def _policy_decides(self, agent: Agent, call: ToolCall) -> Decision:
         policy = agent.policy or self.policy
         context = PolicyContext(
             now=self._clock(),
@@ -569,6 +592,73 @@ class Runner:
             ),
         )
 
+    async def _release(
+        self,
+        agent: Agent,
+        answer: str,
+        provenance: Provenance,
+        state: _RunState,
+        tracker: BudgetTracker,
+    ) -> tuple[StopReason, ToolError] | None:
+        """Put the final answer to the policy; ``None`` when released, else why it was not."""
+        state.calls += 1
+        call = answer_call(f"{state.run_id}.{state.calls}", answer, provenance)
+        with self._tracer.start_as_current_span(f"execute_tool {call.tool}") as span:
+            span.set_attribute("gen_ai.operation.name", "execute_tool")
+            span.set_attribute("gen_ai.tool.name", call.tool)
+            span.set_attribute("gen_ai.agent.name", agent.name)
+            decision = self._policy_decides(agent, call)
+            span.set_attribute("agentor.verdict", decision.verdict.value)
+            span.set_attribute("agentor.rule_id", decision.rule_id)
+            self._append(agent, state, span, AuditEventType.DECISION, call, decision)
+            self._emit(
+                RunEvent(
+                    kind=EventKind.DECIDED,
+                    agent=agent.name,
+                    tool=call.tool,
+                    call_id=call.id,
+                    verdict=decision.verdict,
+                    rule_id=decision.rule_id,
+                    reason=decision.reason,
+                )
+            )
+            record = DecisionRecord(
+                agent=agent.name,
+                call_id=call.id,
+                tool=call.tool,
+                verdict=decision.verdict,
+                rule_id=decision.rule_id,
+                reason=decision.reason,
+            )
+            approved = decision.verdict is Verdict.ALLOW
+            if decision.verdict is Verdict.ASK:
+                summary = answer_summary(
+                    answer, call.labels[ANSWER_ARG], untrusted_links(answer, provenance)
+                )
+                approved = await self._approve(
+                    agent, call, decision, state, span, tracker, summary=summary
+                )
+                record = record.model_copy(update={"approval_asked": True, "approved": approved})
+            outcome = "released" if approved else RuntimeCode.ANSWER_WITHHELD.value
+            span.set_attribute("agentor.outcome", outcome)
+            state.decisions.append(record.model_copy(update={"ran": approved, "outcome": outcome}))
+            if not approved:
+                return StopReason.ANSWER_WITHHELD, _withheld(decision)
+            # The audit log holds what the user was shown, as a digest.
+            self._append(
+                agent,
+                state,
+                span,
+                AuditEventType.RESULT,
+                call,
+                decision,
+                outcome=outcome,
+                result_digest=sha256_hex(canonical_json(call.arguments)),
+            )
+        if self.stream and answer:
+            self._emit(RunEvent(kind=EventKind.TEXT, agent=agent.name, text=answer))
+        return None
+
     async def _approve(
         self,
         agent: Agent,
@@ -577,12 +667,14 @@ class Runner:
         state: _RunState,
         span: Span,
         tracker: BudgetTracker,
+        *,
+        summary: str | None = None,
     ) -> bool:
         now = self._clock()
         request = ApprovalRequest(
             fingerprint=call.fingerprint(),
             tool=call.tool,
-            summary=summarize(call),
+            summary=summary or summarize(call),
             rule_id=decision.rule_id,
             reason=decision.reason,
             expires_at=now + timedelta(seconds=self.approval_ttl_s),
@@ -725,6 +817,24 @@ class Runner:
     def _emit(self, event: RunEvent) -> None:
         if self._on_event is not None:
             self._on_event(event)
+
+
+def _withheld(decision: Decision) -> ToolError:
+    if decision.verdict is Verdict.ASK:
+        why = f"a person did not release it (asked by rule {decision.rule_id!r})"
+        hint = (
+            "run where a person can answer the approval (a terminal), or read the answer "
+            "in the run's messages; the policy's rule for agent.answer said to ask"
+        )
+    else:
+        why = f"the policy refused it (rule {decision.rule_id!r}: {decision.reason})"
+        hint = (
+            f"the policy decides {ANSWER_TOOL} like a tool, and without a rule for it every "
+            "answer is withheld: add one (see 'The answer as a sink' in agentor-runtime's README)"
+        )
+    return AgentorError(
+        RuntimeCode.ANSWER_WITHHELD, f"the agent's answer was withheld: {why}", hint=hint
+    ).error
 
 
 def _accept_plan(

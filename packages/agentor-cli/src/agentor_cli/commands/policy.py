@@ -122,6 +122,12 @@ def check(file: Path, as_json: bool) -> None:
     default=None,
     help="Provenance of everything in play: 'SOURCE[+SOURCE][:private]'.",
 )
+@click.option(
+    "--embedded-labels",
+    default=None,
+    help="Provenance of the links written inside an argument (ToolCall.embedded_labels): "
+    "'ARG=SOURCE[+SOURCE][:private],...'.",
+)
 @click.option("--component-hash", default=None, help="SHA-256 of the tool's component.")
 @click.option("--session", default=None, help="Session id for the context.")
 @click.option(
@@ -138,6 +144,7 @@ def explain(
     args_json: str,
     labels: str | None,
     context_labels: str | None,
+    embedded_labels: str | None,
     component_hash: str | None,
     session: str | None,
     off_plan: bool,
@@ -154,6 +161,7 @@ def explain(
             labels=parse_labels(labels),
             context_labels=parse_label_spec(context_labels) if context_labels else LabelSet(),
             off_plan=off_plan,
+            embedded_labels=parse_labels(embedded_labels),
         )
         context = PolicyContext(now=datetime.now(UTC), session_id=session)
     except ValidationError as exc:
