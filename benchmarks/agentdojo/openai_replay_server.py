@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -44,7 +45,9 @@ def main() -> int:
     def reply(body: dict[str, Any]) -> dict[str, Any]:
         tools = {t["function"]["name"]: t["function"] for t in body.get("tools", [])}
         plan = next((n for n, f in tools.items() if "Declare the tools" in f["description"]), None)
-        moves = [(plan, {"tools": sorted({name for name, _ in calls})})] if plan else []
+        counts = Counter(name for name, _ in calls)
+        declared = {"tools": sorted(counts), "calls": dict(sorted(counts.items()))}
+        moves = [(plan, declared)] if plan else []
         moves += calls
         done = sum(1 for m in body["messages"] if m["role"] == "tool")
         message: dict[str, Any] = {"role": "assistant", "content": None}

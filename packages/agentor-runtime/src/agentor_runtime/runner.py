@@ -74,6 +74,7 @@ from agentor_runtime.plan import (
     PLAN_DECLARE,
     PLAN_NOTE,
     PLAN_UNTRUSTED,
+    Plan,
     PlanState,
     parse_plan,
     plan_spec,
@@ -424,15 +425,7 @@ class Runner:
                 reason=decision.reason,
             )
             if decision.verdict is Verdict.DENY:
-                code = (
-                    RuntimeCode.TOOL_NOT_OFFERED
-                    if decision.rule_id == RuntimeCode.TOOL_NOT_OFFERED
-                    else RuntimeCode.TOOL_LIMIT
-                    if decision.rule_id == RuntimeCode.TOOL_LIMIT
-                    else RuntimeCode.PLAN_INVALID
-                    if decision.rule_id == RuntimeCode.PLAN_INVALID
-                    else RuntimeCode.POLICY_DENIED
-                )
+                code = _denied_code(decision.rule_id)
                 state.decisions.append(record.model_copy(update={"outcome": code.value}))
                 text = f"error [{code}]: refused by rule {decision.rule_id!r}: {decision.reason}"
                 return text, True, _SYSTEM, False
@@ -455,12 +448,7 @@ class Runner:
                 trusted = labels.is_trusted
             else:
                 result = await self._invoke(agent, call, decision)
-                source = _TRUSTED_TOOL if decision.obligations.trusted_output else _UNTRUSTED_TOOL
-                labels = result.labels.join(source)
-                if agent.memory is not None and call.tool in MEMORY_TOOLS:
-                    labels = result.labels  # recalled records keep their stored labels
-                if decision.obligations.private_output:
-                    labels = labels.join(_PRIVATE)
+                labels = self._result_labels(agent, call, decision, result)
                 trusted = labels.is_trusted
                 outcome = result.error.code if result.error is not None else "ok"
                 text = result_text(result)
@@ -478,6 +466,8 @@ class Runner:
                     result_digest=result.digest(),
                 )
             span.set_attribute("agentor.outcome", outcome)
+            if outcome == "ok":
+                plan.record(call.tool)  # a failed call had no effect: it does not count
             state.decisions.append(record.model_copy(update={"ran": True, "outcome": outcome}))
             self._emit(
                 RunEvent(
@@ -490,6 +480,17 @@ class Runner:
                 )
             )
             return text, trusted, labels, recorded
+
+    @staticmethod
+    def _result_labels(
+        agent: Agent, call: ToolCall, decision: Decision, result: ToolResult
+    ) -> LabelSet:
+        if agent.memory is not None and call.tool in MEMORY_TOOLS:
+            labels = result.labels  # recalled records keep their stored labels
+        else:
+            source = _TRUSTED_TOOL if decision.obligations.trusted_output else _UNTRUSTED_TOOL
+            labels = result.labels.join(source)
+        return labels.join(_PRIVATE) if decision.obligations.private_output else labels
 
     def _build_call(
         self,
@@ -819,6 +820,12 @@ class Runner:
             self._on_event(event)
 
 
+def _denied_code(rule_id: str) -> RuntimeCode:
+    """The code the model reads for a refusal: the runtime's own rule, else the policy's."""
+    own = {RuntimeCode.TOOL_NOT_OFFERED, RuntimeCode.TOOL_LIMIT, RuntimeCode.PLAN_INVALID}
+    return next((code for code in own if code == rule_id), RuntimeCode.POLICY_DENIED)
+
+
 def _withheld(decision: Decision) -> ToolError:
     if decision.verdict is Verdict.ASK:
         why = f"a person did not release it (asked by rule {decision.rule_id!r})"
@@ -846,10 +853,16 @@ def _accept_plan(
     so it must not repeat a string the model made up (it would launder it).
     """
     state.decisions.append(record.model_copy(update={"ran": True, "outcome": "ok"}))
-    declared = set(parse_plan(call.arguments) or ())
-    plan.tools = frozenset(declared & offered)
-    text = "plan accepted: " + (", ".join(sorted(plan.tools)) or "no tools")
-    unknown = len(declared - offered)
+    declared = parse_plan(call.arguments) or Plan(tools=())
+    plan.accept(declared, offered)
+    named = [
+        f"{name} ({plan.calls[name]} call{'s' if plan.calls[name] > 1 else ''})"
+        if name in plan.calls
+        else name
+        for name in sorted(plan.tools or ())
+    ]
+    text = "plan accepted: " + (", ".join(named) or "no tools")
+    unknown = len(set(declared.tools) - offered)
     return f"{text} ({unknown} name(s) not offered to this agent, ignored)" if unknown else text
 
 
@@ -885,5 +898,8 @@ def summarize(call: ToolCall) -> str:
     if untrusted:
         lines.append("arguments from untrusted content: " + ", ".join(untrusted))
     if call.off_plan:
-        lines.append("this tool is not in the plan declared before untrusted content was read")
+        lines.append(
+            "this call is outside the plan declared before untrusted content was read "
+            "(a tool not in it, or more calls than it declared)"
+        )
     return "\n".join(lines)[: 16 * 1024]
