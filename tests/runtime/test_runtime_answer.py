@@ -211,3 +211,13 @@ def test_the_agent_file_declares_the_mode(tmp_path: Path) -> None:
         load_agent(path)
     assert refused.value.code == "runtime.agent_invalid"
     assert "agent.answer" in refused.value.message
+
+
+def test_an_answer_too_large_to_judge_is_withheld_not_a_crash(parts: Any) -> None:
+    huge = "word " * 300_000  # 1.5 MB: past the 1 MiB bound of one argument
+    result, policy, *_ = run(parts, [parts.say(huge)], {ANSWER_TOOL: Verdict.ALLOW})
+    assert result.stop_reason == "answer_withheld"
+    assert result.answer == ""
+    assert result.error is not None
+    assert "cannot be put to the policy" in result.error.message
+    assert answers_seen(policy) == []

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 from typing import Final, Literal
 
+from agentor_core.bounds import check_json
 from agentor_core.labels import LabelSet
 from agentor_core.tools import ToolCall
 from agentor_runtime.provenance import Provenance, embedded_destinations
@@ -47,8 +48,12 @@ AnswerMode = Literal["deliver", "policy"]
 
 
 def answer_call(call_id: str, answer: str, provenance: Provenance) -> ToolCall:
-    """The answer as the call the policy decides, with its labels."""
-    arguments = {ANSWER_ARG: answer}
+    """The answer as the call the policy decides, with its labels.
+
+    Raises ``ValueError`` (before any labelling work) if the answer is past the bounds
+    of one call's arguments.
+    """
+    arguments = check_json({ANSWER_ARG: answer})
     return ToolCall(
         id=call_id,
         tool=ANSWER_TOOL,

@@ -603,7 +603,16 @@ class Runner:
     ) -> tuple[StopReason, ToolError] | None:
         """Put the final answer to the policy; ``None`` when released, else why it was not."""
         state.calls += 1
-        call = answer_call(f"{state.run_id}.{state.calls}", answer, provenance)
+        try:
+            call = answer_call(f"{state.run_id}.{state.calls}", answer, provenance)
+        except ValueError as exc:  # pydantic's ValidationError: past the bounds of a call
+            error = AgentorError(
+                RuntimeCode.ANSWER_WITHHELD,
+                f"the agent's answer was withheld: it cannot be put to the policy "
+                f"({str(exc).splitlines()[0][:200]})",
+                hint="lower the agent's max_output_tokens, or ask for a shorter answer",
+            ).error
+            return StopReason.ANSWER_WITHHELD, error
         with self._tracer.start_as_current_span(f"execute_tool {call.tool}") as span:
             span.set_attribute("gen_ai.operation.name", "execute_tool")
             span.set_attribute("gen_ai.tool.name", call.tool)
