@@ -402,28 +402,7 @@ class Runner:
             span.set_attribute("gen_ai.tool.call.id", proposal.id)
             span.set_attribute("gen_ai.agent.name", agent.name)
             decision = self._decide(agent, call, tracker)
-            span.set_attribute("agentor.verdict", decision.verdict.value)
-            span.set_attribute("agentor.rule_id", decision.rule_id)
-            self._append(agent, state, span, AuditEventType.DECISION, call, decision)
-            self._emit(
-                RunEvent(
-                    kind=EventKind.DECIDED,
-                    agent=agent.name,
-                    tool=call.tool,
-                    call_id=proposal.id,
-                    verdict=decision.verdict,
-                    rule_id=decision.rule_id,
-                    reason=decision.reason,
-                )
-            )
-            record = DecisionRecord(
-                agent=agent.name,
-                call_id=call.id,
-                tool=call.tool,
-                verdict=decision.verdict,
-                rule_id=decision.rule_id,
-                reason=decision.reason,
-            )
+            record = self._record_decision(agent, call, decision, state, span, proposal.id)
             if decision.verdict is Verdict.DENY:
                 code = _denied_code(decision.rule_id)
                 state.decisions.append(record.model_copy(update={"outcome": code.value}))
@@ -593,6 +572,39 @@ class Runner:
             ),
         )
 
+    def _record_decision(
+        self,
+        agent: Agent,
+        call: ToolCall,
+        decision: Decision,
+        state: _RunState,
+        span: Span,
+        event_id: str,
+    ) -> DecisionRecord:
+        """Audit a decision (before anything runs), tell the listener, and keep its record."""
+        span.set_attribute("agentor.verdict", decision.verdict.value)
+        span.set_attribute("agentor.rule_id", decision.rule_id)
+        self._append(agent, state, span, AuditEventType.DECISION, call, decision)
+        self._emit(
+            RunEvent(
+                kind=EventKind.DECIDED,
+                agent=agent.name,
+                tool=call.tool,
+                call_id=event_id,
+                verdict=decision.verdict,
+                rule_id=decision.rule_id,
+                reason=decision.reason,
+            )
+        )
+        return DecisionRecord(
+            agent=agent.name,
+            call_id=call.id,
+            tool=call.tool,
+            verdict=decision.verdict,
+            rule_id=decision.rule_id,
+            reason=decision.reason,
+        )
+
     async def _release(
         self,
         agent: Agent,
@@ -618,28 +630,7 @@ class Runner:
             span.set_attribute("gen_ai.tool.name", call.tool)
             span.set_attribute("gen_ai.agent.name", agent.name)
             decision = self._policy_decides(agent, call)
-            span.set_attribute("agentor.verdict", decision.verdict.value)
-            span.set_attribute("agentor.rule_id", decision.rule_id)
-            self._append(agent, state, span, AuditEventType.DECISION, call, decision)
-            self._emit(
-                RunEvent(
-                    kind=EventKind.DECIDED,
-                    agent=agent.name,
-                    tool=call.tool,
-                    call_id=call.id,
-                    verdict=decision.verdict,
-                    rule_id=decision.rule_id,
-                    reason=decision.reason,
-                )
-            )
-            record = DecisionRecord(
-                agent=agent.name,
-                call_id=call.id,
-                tool=call.tool,
-                verdict=decision.verdict,
-                rule_id=decision.rule_id,
-                reason=decision.reason,
-            )
+            record = self._record_decision(agent, call, decision, state, span, call.id)
             approved = decision.verdict is Verdict.ALLOW
             if decision.verdict is Verdict.ASK:
                 summary = answer_summary(
