@@ -335,7 +335,9 @@ def _outside(
         pins=PinStore(tmp_path / "pins.json"),
         audit=_NullAudit(),  # type: ignore[arg-type]
         proxy=ProxySection(trust_on_first_use=True),
-        egress_guard=HttpEgressGuard(),
+        # The guard holds the same store: the OAuth client's own values pass only
+        # where their grants bind them (see test_mcp_outside_secrets.py).
+        egress_guard=HttpEgressGuard(secrets=store),
         secret_store=store,
         close_guard=True,
     )

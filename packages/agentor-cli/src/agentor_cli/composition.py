@@ -40,13 +40,17 @@ def egress(secrets: SecretStore | None) -> EgressGuard | None:
     return guard
 
 
-def outside_server_egress() -> EgressGuard | None:
-    """The guard for outside MCP servers, built without the secret store.
+def outside_server_egress(secrets: SecretStore | None) -> EgressGuard | None:
+    """The guard for outside MCP servers, holding the same secret store.
 
-    The proxy's OAuth client sends its own client secret and tokens (secrets the
-    host holds for exactly that server); a guard scanning the store would refuse
-    them as leaks. So `{{secret:NAME}}` placeholders in `[servers]` headers are not
-    filled yet (an open item in the agentor-mcp-bridge README).
+    It fills ``{{secret:NAME}}`` in ``[servers.NAME] headers`` and the ``bearer``
+    auth type towards that server's origin only. The proxy's OAuth client sends
+    its own stored values (the access token to the server; the client secret and
+    refresh token to the token endpoint); its grants name each with
+    ``SecretGrant.carried_in``, bound to that one origin, so the guard lets them
+    pass there and still refuses any stored value anywhere else: another server,
+    a redirect elsewhere, the URL, or a message body to the server (a tool call's
+    arguments). See the agentor-mcp-bridge README, "Secrets towards outside servers".
     """
-    guard: EgressGuard | None = optional(EgressGuard)
+    guard: EgressGuard | None = optional(EgressGuard, secrets=secrets)
     return guard

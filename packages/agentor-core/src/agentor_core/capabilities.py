@@ -12,7 +12,7 @@ import ipaddress
 import posixpath
 import re
 from enum import StrEnum
-from typing import Annotated, Final
+from typing import Annotated, Final, Literal
 
 from pydantic import (
     BaseModel,
@@ -209,17 +209,30 @@ class EnvGrant(BaseModel):
 class SecretGrant(BaseModel):
     """A secret the host may substitute on the tool's behalf, only towards ``audiences``.
 
-    An audience is ``scheme://host``. The value never enters the sandbox; the
-    tool can only ask whether it exists and refer to it by placeholder.
+    An audience is ``scheme://host`` (an IPv6 literal host in brackets,
+    ``http://[::1]``). The value never enters the sandbox; the tool can only ask
+    whether it exists and refer to it by placeholder.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: SecretName
     audiences: tuple[
-        Annotated[str, StringConstraints(max_length=300, pattern=r"^https?://[a-z0-9.\-*]+$")],
+        Annotated[
+            str,
+            StringConstraints(
+                max_length=300, pattern=r"^https?://(?:[a-z0-9.\-*]+|\[[0-9a-f:.]+\])$"
+            ),
+        ],
         ...,
     ] = Field(default=(), max_length=64)
+    carried_in: frozenset[Literal["header", "body", "response"]] = frozenset()
+    """Where the host's own client (e.g. the MCP proxy's OAuth client; never a tool)
+    sends this secret's value itself instead of a ``{{secret:NAME}}`` placeholder,
+    towards ``audiences`` only: ``header`` values, the ``body``, and ``response`` (the
+    audience may answer with the value, e.g. a token endpoint repeating a refresh
+    token). Empty, the default: the value outside a placeholder is a leak everywhere.
+    """
 
 
 class ResourceLimits(BaseModel):

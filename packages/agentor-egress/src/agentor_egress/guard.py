@@ -2,13 +2,16 @@
 
 One :meth:`HttpEgressGuard.send` is one request a tool asked for. In order:
 refuse headers the guard owns and bodies over the cap; refuse secret values
-the tool carries itself; normalise the URL (:mod:`agentor_egress.urls`); then
-for the request and for every redirect, as a new request: match a grant
-(scheme, host, port, path prefix, method), resolve the name once, refuse any
+the request carries itself (unless the grant lets the host's own client carry
+that value there, :mod:`agentor_egress.carried`); normalise the URL
+(:mod:`agentor_egress.urls`); then for the request and for every redirect, as
+a new request: match a grant (scheme, host, port, path prefix, method), check
+that every value carried is bound to this audience (a redirect elsewhere drops
+such a header, and refuses such a body), resolve the name once, refuse any
 special address no grant admits, fill ``{{secret:NAME}}`` placeholders bound to
 this audience, connect to the checked address only, and read the response
 under size and time caps; finally refuse or redact a response that echoes a
-secret value.
+secret value (unless granted back from this audience).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from agentor_egress.addresses import (
     classify,
     parse_ranges,
 )
+from agentor_egress.carried import carried_anywhere, header_findings, is_carried, stored_values
 from agentor_egress.codes import EgressCode
 from agentor_egress.limits import EgressLimits
 from agentor_egress.placeholders import substitute_body, substitute_header
@@ -72,6 +76,37 @@ _MAX_HEADER_VALUE: Final = 16 * 1024
 
 def _error(code: EgressCode, message: str, hint: str) -> AgentorError:
     return AgentorError(code, message, hint=hint)
+
+
+def _leak(names: list[str], target: Target) -> AgentorError:
+    return _error(
+        EgressCode.SECRET_LEAK,
+        f"the request carries the value of secret {', '.join(names)} towards "
+        f"{target.audience}, where the grant does not let it travel",
+        "refer to secrets only as {{secret:NAME}}; the host fills in the value",
+    )
+
+
+def _refuse_leaks(
+    redactor: Redactor, request: HttpRequest, templates: list[tuple[str, str]], grant: Capabilities
+) -> None:
+    """Refuses stored values in the URL or a header name (as good a channel out as a
+    value) always, and in header values and the body unless the grant lets the host's
+    own client carry them there (checked against each destination as it is reached)."""
+    leaked = set(redactor.find(request.url))
+    leaked.update(n for n in redactor.find(request.body) if not carried_anywhere(n, "body", grant))
+    for name, value in templates:
+        leaked.update(redactor.find(name))
+        leaked.update(
+            n for n in header_findings(redactor, value) if not carried_anywhere(n, "header", grant)
+        )
+    if leaked:
+        raise _error(
+            EgressCode.SECRET_LEAK,
+            f"the request carries the value of secret {', '.join(sorted(leaked))} "
+            "outside a placeholder",
+            "refer to secrets only as {{secret:NAME}}; the host fills in the value",
+        )
 
 
 def _caused_by_tls(exc: BaseException) -> bool:
@@ -220,25 +255,17 @@ class HttpEgressGuard:
                 "secret placeholders are filled in header values and bodies only, never in URLs",
                 "move the credential into a header, e.g. Authorization: Bearer {{secret:NAME}}",
             )
-        redactor = self._redactor()
+        pairs = self._stored()
+        redactor = Redactor(pairs)
         if redactor:
-            leaked = set(redactor.find(request.url)) | set(redactor.find(request.body))
-            for name, value in templates:
-                # Names too: a header name is as good a channel out as its value.
-                leaked.update(redactor.find(name))
-                leaked.update(redactor.find(value))
-            if leaked:
-                raise _error(
-                    EgressCode.SECRET_LEAK,
-                    f"the request carries the value of secret {', '.join(sorted(leaked))} "
-                    "outside a placeholder",
-                    "refer to secrets only as {{secret:NAME}}; the host fills in the value",
-                )
+            _refuse_leaks(redactor, request, templates, grant)
         deadline = time.monotonic() + limits.total_timeout_s
         target = parse_url(request.url)
         method, body, hops = request.method, request.body, 0
         while True:
             ranges = self._authorise(target, method, grant)
+            if redactor:
+                templates = self._carried_here(redactor, templates, body, target, grant, hops)
             address = self._address(target, ranges)
             headers: list[tuple[str, str]] = []
             for name, template in templates:
@@ -248,7 +275,8 @@ class HttpEgressGuard:
             try:
                 location = self._location(response)
                 if location is None:
-                    return self._finish(response, target, method, redactor, deadline)
+                    echo = self._echo_redactor(pairs, redactor, target, grant)
+                    return self._finish(response, target, method, echo, deadline)
                 # Always refused, even when redacting: a secret in a Location would
                 # be sent on, in a URL, to wherever it points.
                 self._check_echo(redactor, response, b"", always=True)
@@ -280,16 +308,17 @@ class HttpEgressGuard:
 
     # -- the steps ------------------------------------------------------------------
 
-    def _redactor(self) -> Redactor:
+    def _stored(self) -> list[tuple[str, str]]:
+        """Every stored value to scan for, by secret name (see ``carried.stored_values``)."""
         store = self._secrets
         if store is None:
-            return Redactor()
+            return []
         try:
-            pairs = []
+            pairs: list[tuple[str, str]] = []
             for name in store.names():
                 value = store.reveal(name)
                 if value is not None:
-                    pairs.append((name, value))
+                    pairs.extend(stored_values(name, value))
         except AgentorError:
             raise
         except Exception as exc:  # noqa: BLE001 - any store may fail; fail closed with a code
@@ -298,7 +327,47 @@ class HttpEgressGuard:
                 f"the secret store failed: {type(exc).__name__}",
                 "check the secret store with 'agentor secret list'",
             ) from None
-        return Redactor(pairs)
+        return pairs
+
+    @staticmethod
+    def _carried_here(
+        redactor: Redactor,
+        templates: list[tuple[str, str]],
+        body: bytes,
+        target: Target,
+        grant: Capabilities,
+        hops: int,
+    ) -> list[tuple[str, str]]:
+        """The headers to send to ``target``; refuses a value carried where it is not bound.
+
+        After a redirect, a header carrying a value not bound to the new audience is
+        dropped (as credentials are across origins); the request itself is refused.
+        """
+        kept: list[tuple[str, str]] = []
+        for name, value in templates:
+            stray = sorted(
+                n
+                for n in header_findings(redactor, value)
+                if not is_carried(n, "header", target, grant)
+            )
+            if not stray:
+                kept.append((name, value))
+            elif hops == 0:
+                raise _leak(stray, target)
+        stray = sorted(n for n in redactor.find(body) if not is_carried(n, "body", target, grant))
+        if stray:
+            raise _leak(stray, target)
+        return kept
+
+    @staticmethod
+    def _echo_redactor(
+        pairs: list[tuple[str, str]], redactor: Redactor, target: Target, grant: Capabilities
+    ) -> Redactor:
+        """What a final response is scanned for: every value but those granted back from here."""
+        back = {n for n in redactor.names() if is_carried(n, "response", target, grant)}
+        if not back:
+            return redactor
+        return Redactor([(name, value) for name, value in pairs if name not in back])
 
     def _authorise(
         self, target: Target, method: HttpMethod, grant: Capabilities

@@ -16,18 +16,18 @@ PLACEHOLDER_BYTES: Final = re.compile(rb"\{\{secret:([A-Za-z_][A-Za-z0-9_.\-]{0,
 _HEADER_UNSAFE: Final = frozenset("\r\n\x00")
 
 
-def _audience_matches(granted: str, target: Target) -> bool:
+def audience_matches(granted: str, target: Target) -> bool:
     scheme, _, host = granted.partition("://")
     if scheme != target.scheme or (target.address is not None and host.startswith("*.")):
         return False
     if host.startswith("*."):
         return target.host.endswith(host[1:]) and len(target.host) > len(host) - 1
-    return host == target.host
+    return granted == target.audience
 
 
 def is_bound(name: str, target: Target, grant: Capabilities) -> bool:
     return any(
-        secret.name == name and any(_audience_matches(a, target) for a in secret.audiences)
+        secret.name == name and any(audience_matches(a, target) for a in secret.audiences)
         for secret in grant.secrets
     )
 

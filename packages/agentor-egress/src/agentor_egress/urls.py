@@ -66,8 +66,10 @@ class Target:
 
     @property
     def audience(self) -> str:
-        """``scheme://host``, the form a :class:`~agentor_core.capabilities.SecretGrant` names."""
-        return f"{self.scheme}://{self.host}"
+        """``scheme://host``, the form a :class:`~agentor_core.capabilities.SecretGrant` names
+        (an IPv6 address in brackets)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}"
 
     @property
     def target(self) -> str:

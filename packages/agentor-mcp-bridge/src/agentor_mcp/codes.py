@@ -54,6 +54,10 @@ class McpCode(StrEnum):
     """An outside server needs an authorization a person gives once (``agentor mcp login``)."""
     AUTH_FAILED = "mcp.auth_failed"
     """The OAuth flow with an outside server's authorization server failed."""
+    SECRET_PLACEMENT = "mcp.secret_placement"  # noqa: S105  # nosec B105
+    """A message to an outside server carries a ``{{secret:NAME}}`` placeholder outside
+    the operator's ``[servers.NAME] headers`` (e.g. in a tool call's arguments, or a
+    header the server set): the proxy never lets those be filled."""
     AUTH_REFUSED = "mcp.auth_refused"
     """An authorization server or its answer was refused: http:// (not loopback), issuer
     mismatch, oversized or invalid metadata, no PKCE S256."""

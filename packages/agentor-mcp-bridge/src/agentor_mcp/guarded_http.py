@@ -15,12 +15,23 @@ server-initiated messages, so a GET is answered here with ``405 Method Not
 Allowed``, which the specification allows a server to say: the client then
 works without that stream (upstream ``list_changed`` notifications over HTTP
 are not received; the proxy re-lists on every ``tools/list`` instead).
+
+A message refused for what it carries (a stored secret's value, a placeholder
+outside the configured headers, an oversized body) is answered here, without
+sending anything, with a JSON-RPC error for that request: the session stays up
+for the next call, and the refusal's code reaches the caller through
+:class:`Refusals` (a server cannot forge one: the error names a random key).
+Any other refusal (destination, address, TLS, a lost connection) fails the
+transport as before, and the proxy restarts the connection.
 """
 
 from __future__ import annotations
 
+import json
+import secrets
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import anyio.to_thread
@@ -51,6 +62,39 @@ _DROPPED: Final = frozenset(
 )
 
 
+_CONTENT_REFUSALS: Final = frozenset(
+    {
+        "egress.secret_leak",
+        "egress.secret_placement",
+        "egress.secret_unbound",
+        "egress.request_too_large",
+        McpCode.SECRET_PLACEMENT,
+    }
+)
+"""Refusals about what one message carries, not about the connection."""
+REFUSAL_KEY: Final = "io.agentor/refusal"
+
+
+class Refusals:
+    """Refusals answered locally, by the random key their JSON-RPC error carries."""
+
+    def __init__(self, limit: int = 64) -> None:
+        self._held: OrderedDict[str, AgentorError] = OrderedDict()
+        self._limit = limit
+
+    def add(self, error: AgentorError) -> str:
+        key = secrets.token_urlsafe(16)
+        self._held[key] = error
+        while len(self._held) > self._limit:
+            self._held.popitem(last=False)
+        return key
+
+    def take(self, data: Any) -> AgentorError | None:
+        """The refusal a JSON-RPC error's ``data`` names, once; ``None`` if none."""
+        key = data.get(REFUSAL_KEY) if isinstance(data, dict) else None
+        return self._held.pop(key, None) if isinstance(key, str) else None
+
+
 class GuardRefusedError(httpx2.TransportError):
     """The egress guard refused or failed the request; ``code`` is its stable code."""
 
@@ -68,6 +112,51 @@ def _endpoint(url: str) -> tuple[str, str, int | None, str]:
     return (parts.scheme, (parts.hostname or "").lower(), parts.port, parts.path or "/")
 
 
+def same_endpoint(url: str, *others: str) -> bool:
+    """Whether ``url`` names the same scheme, host, port and path as one of ``others``."""
+    mine = _endpoint(url)
+    return any(_endpoint(other) == mine for other in others)
+
+
+_PLACEHOLDER: Final = "{{secret:"
+
+
+def _refuse_placeholders(headers: list[tuple[str, str]], body: bytes, url: str) -> None:
+    """Only the operator's configured headers may hold ``{{secret:NAME}}``.
+
+    The guard fills every placeholder bound to the destination, wherever it stands;
+    one in a tool call's arguments (model-proposed), a header the server set (a
+    session id), or an authorization request would make the host write a secret
+    where it was never meant to go. Refused before the guard sees the request.
+    """
+    where = None
+    if _PLACEHOLDER.encode() in body:
+        where = "the message body (e.g. a tool call's arguments)"
+    elif any(_PLACEHOLDER in name or _PLACEHOLDER in value for name, value in headers):
+        where = "a header the operator did not configure"
+    if where is not None:
+        raise AgentorError(
+            McpCode.SECRET_PLACEMENT,
+            f"a request to {(urlsplit(url).hostname or '?')[:200]} carries a "
+            f"{{{{secret:NAME}}}} placeholder in {where}; it is never filled there",
+            hint="secrets reach outside servers only through [servers.NAME] headers "
+            "and [servers.NAME.auth]",
+        )
+
+
+def _request_id(body: bytes) -> int | str | None:
+    """The id of the JSON-RPC request in ``body``; ``None`` for anything else."""
+    try:
+        message = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(message, dict) and "method" in message:
+        found = message.get("id")
+        if isinstance(found, (int, str)) and not isinstance(found, bool):
+            return found
+    return None
+
+
 class GuardedTransport(httpx2.AsyncBaseTransport):
     def __init__(
         self,
@@ -78,10 +167,13 @@ class GuardedTransport(httpx2.AsyncBaseTransport):
         endpoint: str | None = None,
         auth_grant: AuthGrant | None = None,
         max_auth_bytes: int = 64 * 1024,
+        refusals: Refusals | None = None,
     ) -> None:
         """``endpoint`` + ``auth_grant``: requests to any other URL come from the OAuth
         client (agentor_mcp.oauth) and go through the guard under ``auth_grant(url)``,
-        without ``extra_headers``, their answers bounded to ``max_auth_bytes``."""
+        without ``extra_headers``, their answers bounded to ``max_auth_bytes``.
+        ``refusals``: where messages refused for their content are recorded."""
+        self._refusals = refusals if refusals is not None else Refusals()
         self._guard = guard
         self._grant = grant
         self._extra = dict(extra_headers or {})
@@ -109,17 +201,41 @@ class GuardedTransport(httpx2.AsyncBaseTransport):
             for name, value in request.headers.items()
             if name.lower() not in _DROPPED and name.lower() not in {k.lower() for k in self._extra}
         ]
-        headers += list(self._extra.items())
         try:
+            _refuse_placeholders(headers, body, str(request.url))
+            headers += list(self._extra.items())
             outgoing = HttpRequest(
                 method=method, url=str(request.url), headers=tuple(headers), body=body
             )
             answer = await anyio.to_thread.run_sync(self._guard.send, outgoing, self._grant)
         except AgentorError as exc:
+            if exc.code in _CONTENT_REFUSALS and _request_id(body) is not None:
+                return self._refused_here(exc, body, request)
             raise GuardRefusedError(exc) from None
         except ValueError as exc:  # pydantic: a header or URL the core model refuses
             raise httpx2.TransportError(f"request refused before sending: {exc}") from None
         return _response(answer, request)
+
+    def _refused_here(
+        self, error: AgentorError, body: bytes, request: httpx2.Request
+    ) -> httpx2.Response:
+        """The JSON-RPC error the SDK hands to the caller of this one request."""
+        key = self._refusals.add(error)
+        answer = {
+            "jsonrpc": "2.0",
+            "id": _request_id(body),
+            "error": {
+                "code": -32600,
+                "message": f"refused before sending: {error.code}: {error.message}"[:1000],
+                "data": {REFUSAL_KEY: key},
+            },
+        }
+        return httpx2.Response(
+            400,
+            headers={"content-type": "application/json"},
+            content=json.dumps(answer).encode(),
+            request=request,
+        )
 
     async def _auth_request(
         self, request: httpx2.Request, make_grant: AuthGrant
@@ -133,6 +249,10 @@ class GuardedTransport(httpx2.AsyncBaseTransport):
             return httpx2.Response(405, request=request)
         body = await request.aread()
         headers = [(n, v) for n, v in request.headers.items() if n.lower() not in _DROPPED]
+        try:
+            _refuse_placeholders(headers, body, str(request.url))
+        except AgentorError as exc:
+            raise GuardRefusedError(exc) from None
         try:
             outgoing = HttpRequest(
                 method=method, url=str(request.url), headers=tuple(headers), body=body
@@ -164,6 +284,7 @@ def guarded_client(
     endpoint: str | None = None,
     auth_grant: AuthGrant | None = None,
     max_auth_bytes: int = 64 * 1024,
+    refusals: Refusals | None = None,
 ) -> httpx2.AsyncClient:
     """An ``httpx2.AsyncClient`` for the SDK's streamable-HTTP client, sending through ``guard``.
 
@@ -178,6 +299,7 @@ def guarded_client(
             endpoint=endpoint,
             auth_grant=auth_grant,
             max_auth_bytes=max_auth_bytes,
+            refusals=refusals,
         ),
         auth=auth,
         timeout=timeout,

@@ -54,15 +54,16 @@ from agentor_core.capabilities import (
     NetworkDestination,
     ResourceLimits,
     Scheme,
+    SecretGrant,
 )
 from agentor_core.egress import HttpRequest
 from agentor_core.errors import AgentorError
 from agentor_core.interfaces import EgressGuard, SecretStore
 from agentor_mcp.codes import McpCode
-from agentor_mcp.guarded_http import guarded_client
+from agentor_mcp.guarded_http import Refusals, guarded_client, same_endpoint
 from agentor_mcp.oauth_config import AuthSection, check_auth_url
 from agentor_mcp.oauth_storage import SecretTokenStorage
-from agentor_mcp.upstream import ServerEntry
+from agentor_mcp.upstream import ServerEntry, audience_of
 
 CLIENT_NAME: Final = "agentor-proxy"
 CALLBACK_PATH: Final = "/callback"
@@ -283,6 +284,12 @@ class AgentorOAuthProvider(OAuthClientProvider):
             dropped: dict[str, object] = {"refresh_token": None}  # nosec B105 - no value
             self.context.current_tokens = tokens.model_copy(update=dropped)
 
+    def is_token_endpoint(self, url: str) -> bool:
+        """Whether ``url`` is where this client's tokens come from (its token endpoint,
+        as discovered now or as recorded with the stored tokens)."""
+        endpoints = {self._get_token_endpoint(), self._storage.token_endpoint}
+        return same_endpoint(url, *(e for e in endpoints if e is not None))
+
     async def _refresh_token(self) -> httpx2.Request:
         request = await super()._refresh_token()
         endpoint = self._storage.token_endpoint
@@ -481,6 +488,40 @@ class AgentorOAuthProvider(OAuthClientProvider):
 
 
 @dataclass(frozen=True, slots=True)
+class AuthGrants:
+    """The grant of each OAuth request, by URL (``GuardedTransport``'s ``auth_grant``).
+
+    Everywhere: :func:`auth_grant`, no secret. At the client's token endpoint only,
+    the values the client sends there itself may travel verbatim, bound to that
+    origin: the client secret (Basic header or form body), a dynamically registered
+    client's stored record, and the stored tokens' refresh token (body; the answer
+    may repeat it). The egress guard refuses each of them anywhere else.
+    """
+
+    ranges: tuple[str, ...]
+    provider: AgentorOAuthProvider | None = None
+    client_secrets: tuple[str, ...] = ()
+    tokens: str | None = None
+
+    def __call__(self, url: str) -> Capabilities:
+        grant = auth_grant(url, self.ranges)
+        if self.provider is None or not self.provider.is_token_endpoint(url):
+            return grant
+        audience = (audience_of(url),)
+        carried = [
+            SecretGrant(name=name, audiences=audience, carried_in=frozenset({"header", "body"}))
+            for name in self.client_secrets
+        ]
+        if self.tokens is not None:
+            carried.append(
+                SecretGrant(
+                    name=self.tokens, audiences=audience, carried_in=frozenset({"body", "response"})
+                )
+            )
+        return grant.model_copy(update={"secrets": tuple(carried)})
+
+
+@dataclass(frozen=True, slots=True)
 class HttpAuth:
     """What the guarded client needs for one server: the ``httpx2.Auth`` and extra grants."""
 
@@ -489,6 +530,10 @@ class HttpAuth:
     headers: tuple[tuple[str, str], ...] = ()
     max_auth_bytes: int = 64 * 1024
     callback: LoopbackCallback | None = None
+    grants: AuthGrants | None = None
+    """The grant of each OAuth request (``None``: no OAuth client)."""
+    carried: tuple[str, ...] = ()
+    """Stored values the client itself sends in headers to the MCP server (its tokens)."""
 
 
 def http_auth(
@@ -558,7 +603,21 @@ def http_auth(
         callback=callback,
         assertion_key=key,
     )
-    return HttpAuth(auth=provider, max_auth_bytes=section.max_metadata_bytes, callback=callback)
+    grants = AuthGrants(
+        ranges=address_ranges,
+        provider=provider,
+        client_secrets=tuple(
+            name for name in (section.client_secret, storage.client_name) if name is not None
+        ),
+        tokens=storage.tokens_name,
+    )
+    return HttpAuth(
+        auth=provider,
+        max_auth_bytes=section.max_metadata_bytes,
+        callback=callback,
+        grants=grants,
+        carried=(storage.tokens_name,),
+    )
 
 
 def authorized_client(
@@ -567,8 +626,11 @@ def authorized_client(
     guard: EgressGuard,
     secrets: SecretStore | None,
     interaction: Interaction,
+    refusals: Refusals | None = None,
 ) -> httpx2.AsyncClient:
-    """The guarded ``httpx2`` client for one HTTP ``[servers.NAME]``, with its auth attached."""
+    """The guarded ``httpx2`` client for one HTTP ``[servers.NAME]``, with its auth attached.
+
+    ``refusals``: where messages the guard refused for their content are recorded."""
     url = entry.url or ""
     ranges = tuple(entry.address_ranges)
     auth = http_auth(
@@ -584,13 +646,14 @@ def authorized_client(
     headers.update(auth.headers)
     return guarded_client(
         guard,
-        entry.egress_grant(),
+        entry.egress_grant(carried=auth.carried),
         headers,
         entry.timeout_seconds,
         auth=auth.auth,
         endpoint=url if auth.auth is not None else None,
-        auth_grant=(lambda target: auth_grant(target, ranges)) if auth.auth is not None else None,
+        auth_grant=auth.grants,
         max_auth_bytes=auth.max_auth_bytes,
+        refusals=refusals,
     )
 
 
@@ -621,6 +684,7 @@ def describe_failure(exc: BaseException) -> str | None:
 
 __all__ = [
     "AgentorOAuthProvider",
+    "AuthGrants",
     "HttpAuth",
     "Interaction",
     "LoopbackCallback",

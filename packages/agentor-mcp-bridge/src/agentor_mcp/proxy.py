@@ -60,7 +60,7 @@ from agentor_core.tools import (
     ToolSpec,
 )
 from agentor_mcp.codes import McpCode
-from agentor_mcp.guarded_http import GuardRefusedError
+from agentor_mcp.guarded_http import GuardRefusedError, Refusals
 from agentor_mcp.oauth import Interaction, authorized_client
 from agentor_mcp.outside_catalog import RESERVED_TOOL_NAMES
 from agentor_mcp.pinning import MAX_TOOLS_PER_SERVER, PinStatus, PinStore, tool_pin
@@ -164,6 +164,8 @@ class _Upstream:
         self._lock: asyncio.Lock | None = None
         self.starts = 0
         self.interaction = Interaction()
+        self.refusals = Refusals()
+        """Messages the egress guard refused for their content (answered locally)."""
 
     def _transport(self, ended: anyio.Event) -> AbstractAsyncContextManager[Any]:
         entry = self.entry
@@ -182,7 +184,9 @@ class _Upstream:
                 hint="install agentor-egress: HTTP servers are reached only through it",
             )
         # [servers.NAME.auth]: OAuth / bearer, its requests through the same guard (oauth.py).
-        client = authorized_client(self.name, entry, self._guard, self._secrets, self.interaction)
+        client = authorized_client(
+            self.name, entry, self._guard, self._secrets, self.interaction, self.refusals
+        )
         return streamable_http_client(entry.url or "", http_client=client)
 
     def _resolve(self, relative: str) -> Path:
@@ -893,6 +897,11 @@ class OutsideServers:
         except TimeoutError:
             return ToolResult(call_id=call.id, error=self._timed_out(call.tool))
         except MCPError as exc:
+            refused = upstream.refusals.take(exc.data)
+            if refused is not None:
+                # Refused by the egress guard before sending (e.g. a stored secret's
+                # value in the arguments): its own code, and nothing reached the server.
+                return ToolResult(call_id=call.id, error=refused.error)
             if upstream.ended:
                 return ToolResult(
                     call_id=call.id,

@@ -7,6 +7,8 @@ URL reached only through an ``EgressGuard`` with a grant derived from this entry
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 from typing import Annotated, Final, Literal
 from urllib.parse import urlsplit
 
@@ -38,6 +40,17 @@ ServerName = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
 ]
 """No dots: ``NAME.tool`` splits at the first dot."""
+
+
+def audience_of(url: str) -> str:
+    """``scheme://host`` of ``url``, as a ``SecretGrant`` audience (IPv6 in brackets)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        with contextlib.suppress(ValueError):
+            host = ipaddress.ip_address(host).compressed
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}"
 
 
 class _Model(BaseModel):
@@ -101,11 +114,17 @@ class ServerEntry(_Model):
     def kind(self) -> Literal["stdio", "http"]:
         return "stdio" if self.command is not None else "http"
 
-    def egress_grant(self) -> Capabilities:
-        """The grant for every request to ``url``: this origin and path, POST and DELETE."""
+    def egress_grant(self, *, carried: tuple[str, ...] = ()) -> Capabilities:
+        """The grant for every request to ``url``: this origin and path, POST and DELETE.
+
+        ``secrets`` and the bearer token are bound to the origin as placeholders;
+        ``carried`` names stored values the proxy's OAuth client sends itself in a
+        header (its access token), bound to the origin too. Neither may appear in a
+        message body (a tool call's arguments): the guard refuses that as a leak.
+        """
         parts = urlsplit(self.url or "")
         scheme = Scheme(parts.scheme)
-        origin = f"{parts.scheme}://{(parts.hostname or '').lower()}"
+        origin = audience_of(self.url or "")
         destination = NetworkDestination(
             scheme=scheme,
             host=parts.hostname or "",
@@ -118,9 +137,15 @@ class ServerEntry(_Model):
         )
         return Capabilities(
             network=(destination,),
-            secrets=tuple(
-                SecretGrant(name=name, audiences=(origin,))
-                for name in (*self.secrets, *self._auth_secrets())
+            secrets=(
+                *(
+                    SecretGrant(name=name, audiences=(origin,))
+                    for name in (*self.secrets, *self._auth_secrets())
+                ),
+                *(
+                    SecretGrant(name=name, audiences=(origin,), carried_in=frozenset({"header"}))
+                    for name in carried
+                ),
             ),
             limits=ResourceLimits(http_requests=10_000),
         )

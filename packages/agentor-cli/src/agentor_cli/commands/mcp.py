@@ -60,7 +60,7 @@ def _open(config: Path, only: str | None = None) -> tuple[Any, Any]:
             pins=PinStore(loaded.resolve(loaded.config.proxy.pin_file)),
             audit=audit,
             proxy=loaded.config.proxy,
-            egress_guard=outside_server_egress(),
+            egress_guard=outside_server_egress(secrets),
             secret_store=secrets,
             close_guard=True,
         )
@@ -367,7 +367,7 @@ def _run_client(
                 pins=PinStore(Path(scratch) / "pins.json"),
                 audit=audit,
                 proxy=ProxySection(trust_on_first_use=True),
-                egress_guard=outside_server_egress(),
+                egress_guard=outside_server_egress(store),
                 secret_store=store,
                 close_guard=True,
             )

@@ -55,13 +55,16 @@ class _LazyEgress:
     Building it imports httpx and loads the system's CA certificates: about half
     a second at every start and reload, which a toolbox whose tools never reach
     the network should not pay. A guard that fails to build refuses that request
-    with its error code, as any egress refusal.
+    with its error code, as any egress refusal. Closed with the runtime that uses
+    it (at shutdown, or when a reload retires that runtime): the guard's pooled
+    connections are released, and a later request is refused.
     """
 
     def __init__(self, secrets: SecretStore | None) -> None:
         self._lock = threading.Lock()
         self._secrets = secrets
         self._guard: EgressGuard | None = None
+        self.closed = False
 
     @staticmethod
     def installed() -> bool:
@@ -69,6 +72,13 @@ class _LazyEgress:
 
     def send(self, request: HttpRequest, grant: Any) -> HttpResponse:
         with self._lock:
+            if self.closed:
+                raise AgentorError(
+                    CoreCode.IMPLEMENTATION_MISSING,
+                    "the egress guard of this toolbox was closed (the server is stopping "
+                    "or a reload replaced the toolbox)",
+                    hint="retry the call: it runs on the current toolbox",
+                )
             if self._guard is None:
                 self._guard = discovery.create(
                     EgressGuard,  # type: ignore[type-abstract]
@@ -76,6 +86,14 @@ class _LazyEgress:
                 )
             guard = self._guard
         return guard.send(request, grant)
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            guard, self._guard = self._guard, None
+        close = getattr(guard, "close", None)  # close() is not part of the Protocol
+        if callable(close):
+            close()
 
 
 @dataclass
@@ -108,6 +126,8 @@ class Served:
     forward: _ProgressForward = field(default_factory=_ProgressForward)
     retired: list[tuple[float, SandboxRuntime]] = field(default_factory=list)
     """Runtimes replaced by a reload, with when; closed once no call can still use them."""
+    egress: dict[int, _LazyEgress] = field(default_factory=dict)
+    """The egress guard of each runtime (by ``id``), closed with it."""
     watched: str = ""
     outside: Any = None
     """agentor_mcp.OutsideServers for the [servers] of agentor.toml (None until there are any)."""
@@ -119,10 +139,16 @@ class Served:
         if self.log_handler is not None:
             logging.getLogger(TOOL_LOGGER).removeHandler(self.log_handler)
         for _when, old in self.retired:
-            old.close()
+            self._close_runtime(old)
         self.retired.clear()
-        self.runtime.close()
+        self._close_runtime(self.runtime)
         self.audit.close()
+
+    def _close_runtime(self, runtime: SandboxRuntime) -> None:
+        runtime.close()
+        guard = self.egress.pop(id(runtime), None)
+        if guard is not None:
+            guard.close()
 
     def reload(self) -> bool:
         """Re-read agentor.toml, the policy and the tools if any changed; swap them atomically.
@@ -140,7 +166,7 @@ class Served:
         now = time.monotonic()
         for when, old in list(self.retired):
             if now - when > RETIRE_AFTER_SECONDS:
-                old.close()
+                self._close_runtime(old)
                 self.retired.remove((when, old))
         fingerprint = _fingerprint(self.config)
         if fingerprint == self.watched:
@@ -150,7 +176,7 @@ class Served:
         try:
             loaded = _reload_config(self.config.source)
             outside, plan, fresh = self._plan_outside(loaded)
-            toolbox, runtime = _compose(
+            toolbox, runtime, egress = _compose(
                 loaded,
                 self.forward,
                 outside if loaded.config.servers else None,
@@ -172,6 +198,8 @@ class Served:
         old_runtime = self.runtime
         self.bridge.replace_toolbox(toolbox)
         self.runtime, self.config, self.outside = runtime, loaded, outside
+        if egress is not None:
+            self.egress[id(runtime)] = egress
         self.retired.append((now, old_runtime))
         if outside is not None and loaded.config.servers:
             # Start new servers, list every server's tools and decide them against the
@@ -351,8 +379,9 @@ def _compose(
     signing: Signing | None = None,
     *,
     plan: Any = None,
-) -> tuple[Toolbox, SandboxRuntime]:
-    """A fresh runtime with the tools loaded, the policy, resources and prompts.
+) -> tuple[Toolbox, SandboxRuntime, _LazyEgress | None]:
+    """A fresh runtime with the tools loaded, the policy, resources and prompts, and
+    its egress guard (closed with the runtime).
 
     With outside MCP servers, the toolbox serves both behind one ComposedRuntime
     (``plan``: names are checked against the servers a reload is about to apply).
@@ -362,12 +391,9 @@ def _compose(
     from agentor_sandbox import SandboxRuntime  # noqa: PLC0415
 
     secrets = secret_store()
-    runtime = SandboxRuntime(
-        # Without an installed guard, http-fetch is refused (sandbox.egress_unavailable).
-        egress_guard=_LazyEgress(secrets) if _LazyEgress.installed() else None,
-        secret_store=secrets,
-        on_progress=forward,
-    )
+    # Without an installed guard, http-fetch is refused (sandbox.egress_unavailable).
+    egress = _LazyEgress(secrets) if _LazyEgress.installed() else None
+    runtime = SandboxRuntime(egress_guard=egress, secret_store=secrets, on_progress=forward)
     try:
         overrides, content_tools = _load_tools(runtime, loaded, signing)
         section = loaded.config.resources
@@ -377,6 +403,8 @@ def _compose(
         served = runtime if outside is None else ComposedRuntime(runtime, outside, plan=plan)
     except BaseException:
         runtime.close()
+        if egress is not None:
+            egress.close()
         raise
     toolbox = Toolbox(
         runtime=served,
@@ -386,7 +414,7 @@ def _compose(
         prompts=prompts,
         content_tools=frozenset(content_tools),
     )
-    return toolbox, runtime
+    return toolbox, runtime, egress
 
 
 def build(config: Path | None, signing: Signing | None = None) -> Served:
@@ -406,7 +434,7 @@ def build(config: Path | None, signing: Signing | None = None) -> Served:
     outside = None
     try:
         outside = _outside_servers(loaded, audit)
-        toolbox, runtime = _compose(loaded, forward, outside, signing)
+        toolbox, runtime, egress = _compose(loaded, forward, outside, signing)
     except BaseException:
         if outside is not None:
             outside.close()
@@ -427,6 +455,8 @@ def build(config: Path | None, signing: Signing | None = None) -> Served:
         )
     except BaseException:
         runtime.close()
+        if egress is not None:
+            egress.close()
         if outside is not None:
             outside.close()
         audit.close()
@@ -447,6 +477,7 @@ def build(config: Path | None, signing: Signing | None = None) -> Served:
         forward,
         outside=outside,
         signing=signing or Signing(),
+        egress={id(runtime): egress} if egress is not None else {},
     )
 
 
@@ -466,7 +497,7 @@ def _outside_servers(loaded: LoadedConfig, audit: AuditSink, *, empty: bool = Fa
         pins=PinStore(loaded.resolve(loaded.config.proxy.pin_file)),
         audit=audit,
         proxy=loaded.config.proxy,
-        egress_guard=outside_server_egress(),
+        egress_guard=outside_server_egress(secrets),
         secret_store=secrets,
         close_guard=True,
     )
