@@ -59,6 +59,7 @@ from agentor_core.tools import (
     ToolResult,
     ToolSpec,
 )
+from agentor_mcp.__about__ import __version__
 from agentor_mcp.codes import McpCode
 from agentor_mcp.guarded_http import GuardRefusedError, Refusals
 from agentor_mcp.oauth import Interaction, authorized_client
@@ -240,7 +241,7 @@ class _Upstream:
                 self._transport(ended),
                 cache=None,  # every listing must reach the server: pins are checked on it
                 read_timeout_seconds=self.entry.timeout_seconds,
-                client_info=types.Implementation(name="agentor-proxy", version="0.1.1"),
+                client_info=types.Implementation(name="agentor-proxy", version=__version__),
             ) as client:
                 self.client = client
                 ready.set_result(None)
