@@ -114,3 +114,13 @@ def test_policy_explain_takes_the_links_provenance() -> None:
     assert any("links written in 'text'" in step for step in document["steps"])
     allowed = CliRunner().invoke(cli, [*common, "--embedded-labels", "text=user"])
     assert json.loads(allowed.stdout)["decision"]["verdict"] == "allow"
+
+
+def test_progress_shows_argument_names_not_values_under_the_gate() -> None:
+    # The page text (with its link) is an argument of the echo call: under the gate it is
+    # not printed before any decision, only the argument's name.
+    result = CliRunner().invoke(cli, ["run", str(BRIEFING), "Brief me"], input="")
+    assert result.exit_code == 1
+    assert "echo (text)" in result.stderr
+    assert "evil.example" not in result.stderr.split("=== approval needed ===")[0]
+    assert "evil.example" not in result.stdout

@@ -251,7 +251,8 @@ def test_a_second_call_beyond_the_planned_count_is_off_plan(parts: Any) -> None:
     assert "create_event (1 call)" in result.messages[3].content
 
 
-def test_a_failed_call_does_not_use_up_the_plan(parts: Any) -> None:
+def test_a_failed_call_still_counts_against_the_plan(parts: Any) -> None:
+    # A tool that fails may have had its effect first (a request sent, then a timeout).
     tools, policy = kit(parts)
     tools.functions["create_event"] = lambda args: (_ for _ in ()).throw(ValueError("full"))
     runner = Runner(
@@ -271,7 +272,7 @@ def test_a_failed_call_does_not_use_up_the_plan(parts: Any) -> None:
         audit=parts.Audit(),
     )
     asyncio.run(runner.run(PLANNED, "Read my inbox and add lunch"))
-    assert [c.off_plan for c in seen(policy, "create_event")] == [False, False]
+    assert [c.off_plan for c in seen(policy, "create_event")] == [False, True]
 
 
 def test_a_handoff_with_an_untrusted_task_cannot_plan_without_approval(parts: Any) -> None:

@@ -68,7 +68,7 @@ def untrusted_links(answer: str, provenance: Provenance) -> list[str]:
     """The links and addresses in ``answer`` whose provenance is not trusted."""
     found: list[str] = []
     for destination in embedded_destinations(answer):
-        if destination not in found and not provenance.label_value(destination).is_trusted:
+        if destination not in found and not provenance.label_destination(destination).is_trusted:
             found.append(destination)
     return found
 
@@ -80,6 +80,12 @@ def answer_summary(answer: str, labels: LabelSet, links: list[str]) -> str:
         f"{ANSWER_TOOL}: release this answer to the user?",
         json.dumps(shown, ensure_ascii=False),
     ]
+    if len(answer) > MAX_SHOWN_CHARS:
+        # A person must not release text they were not shown without being told so.
+        lines.append(
+            f"only the first {MAX_SHOWN_CHARS} of {len(answer)} characters are shown; "
+            "the links below are from the whole answer"
+        )
     if not labels.is_trusted:
         lines.append("it was written after the model read untrusted content")
     if links:

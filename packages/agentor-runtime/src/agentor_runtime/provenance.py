@@ -29,7 +29,12 @@ labels.
 
 Destinations written inside free text (URLs, e-mail addresses) are labelled on
 their own too (:meth:`Provenance.label_embedded`): whoever reads a message
-follows the link in it, so a policy can judge that link like a recipient.
+follows the link in it, so a policy can judge that link like a recipient. A
+destination is trusted only if trusted content wrote that *whole* destination
+(:meth:`Provenance.label_destination`): a piece of a trusted link is another
+link ("https://example.co" inside "https://example.com.au", "bob@example.com"
+inside "bob@example.com.au"), and a host compared after case folding is
+another host ("claß.example" is not "class.example" to a browser).
 """
 
 from __future__ import annotations
@@ -55,24 +60,86 @@ ROOT_FIELD: Final = "$"
 MAX_EMBEDDED: Final = 256
 # Destinations a reader of free text would follow: scheme URLs, "www." hosts, e-mail
 # addresses. Bare host names ("example.com") are not recognised: too many file names
-# ("notes.docx") look the same.
+# ("notes.docx") look the same. A link runs to the first space or angle bracket, as
+# GFM autolinks and browsers read it: a quote or backtick does not end it, since
+# "https://example.com'@evil.test/" goes to evil.test (what precedes "@" is a user
+# name). A Markdown "](" does end it: "[https://a.example](https://b.example)" is two.
+# A browser reads "https:" and any run of "/" and "\\" (even none) as a link to the host
+# after it; a link target starting with "//" (Markdown "](//", HTML '="//') takes the
+# page's scheme and leaves for the host it names.
+_LINK_CHARS: Final = r"(?:(?!\]\()[^\s<>])+"
+_SPECIAL: Final = r"(?:https?|wss?|ftp):[\\/]*"
 _DESTINATION: Final = re.compile(
-    r"(?:[a-z][a-z0-9+.\-]{1,15}://[^\s<>\"'`]+"
-    r"|\bwww\.[^\s<>\"'`]+"
-    r"|[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+)",
+    rf"(?:[a-z][a-z0-9+.\-]{{1,15}}://{_LINK_CHARS}"
+    rf"|\b{_SPECIAL}(?=[\w%\[]){_LINK_CHARS}"
+    rf"|(?:(?<=\]\()|(?<==[\"'])|(?<==))//{_LINK_CHARS}"
+    rf"|\bwww\.{_LINK_CHARS}"
+    # An address starts where a run of its characters starts (no retry inside a long
+    # run, which made the scan quadratic) and its local part has at most 64 (RFC 5321).
+    r"|(?<![\w.+\-])[\w.+\-]{1,64}@[\w\-]+(?:\.[\w\-]+)+)",
     re.IGNORECASE,
 )
-_TRAILING: Final = ".,;:!?)]}>'\""
+# Punctuation that ends a sentence or closes a quote, bracket or emphasis around a link.
+_TRAILING: Final = ".,;:!?)]}>'\"`*_~"
+_AUTHORITY_END: Final = re.compile(r"[/?#\\]")
+_QUOTES: Final = re.compile("[\"'`]")
+_SPECIAL_PREFIX: Final = re.compile(_SPECIAL, re.IGNORECASE)
 
 
 def embedded_destinations(text: str) -> list[str]:
     """URLs, ``www.`` hosts and e-mail addresses written in ``text`` (at most 256)."""
-    found: list[str] = []
+    return _all_destinations(text, limit=MAX_EMBEDDED)
+
+
+def _all_destinations(text: str, *, limit: int | None = None) -> list[str]:
+    found: dict[str, None] = {}  # ordered and de-duplicated in linear time
     for match in _DESTINATION.finditer(text):
-        found.append(match.group(0).rstrip(_TRAILING))
-        if len(found) >= MAX_EMBEDDED:
-            break
-    return [f for f in found if f]
+        for destination in _readings(match.group(0)):
+            if destination:
+                found[destination] = None
+                if limit is not None and len(found) >= limit:
+                    return list(found)
+    return list(found)
+
+
+def _readings(link: str) -> list[str]:
+    """The link to the first space, and, if quotes are in it, the links between them.
+
+    A renderer may end a link at a quote ('"https://a.example","https://b.example"'
+    names two) or not ("https://example.com'@evil.test/" is one, to evil.test): each
+    reading is a destination, so the judgement covers whichever the reader follows.
+    """
+    readings = [link.rstrip(_TRAILING)]
+    if _QUOTES.search(link):
+        for piece in _QUOTES.split(link):
+            readings.extend(m.group(0).rstrip(_TRAILING) for m in _DESTINATION.finditer(piece))
+    return readings
+
+
+def destination_key(destination: str) -> str:
+    """One spelling of a destination, for comparing whole destinations.
+
+    The scheme and host, and a whole e-mail address, are compared as a browser or a
+    mail system reads them: NFKC and lower case (``str.lower``, not case folding,
+    which turns "ß" into "ss" where IDNA does not). A URL's path and query are
+    compared exactly: they are case-sensitive, and a re-spelled one is another link
+    (it then fails closed: not found in trusted content).
+    """
+    special = _SPECIAL_PREFIX.match(destination)
+    if special:  # "https:\\host" and "https:host" are "https://host" to a browser
+        prefix = destination[: destination.index(":")].lower() + "://"
+        rest = destination[special.end() :]
+    elif destination[:4].lower() == "www.":
+        prefix, rest = "", destination
+    elif "//" in destination:  # "scheme://host..." or "//host..."
+        scheme, rest = destination.split("//", 1)
+        prefix = scheme.lower() + "//"
+    else:  # an e-mail address: mail systems do not tell "Bob" from "bob"
+        return unicodedata.normalize("NFKC", destination).lower()
+    end = _AUTHORITY_END.search(rest)
+    cut = end.start() if end else len(rest)
+    host, path = unicodedata.normalize("NFKC", rest[:cut]).lower(), rest[cut:]
+    return prefix + host + ("" if path == "/" else path)
 
 
 def normalise(text: str) -> str:
@@ -92,19 +159,34 @@ class Segment:
     tokens: frozenset[str] = field(default=frozenset(), compare=False)
     exact: bool = field(default=False, compare=False)
     """Whole values only (``tokens``): identities such as ids, addresses, handles."""
+    destinations: frozenset[str] = field(default=frozenset(), compare=False)
+    """The whole destinations written here, spelled by :func:`destination_key`."""
 
     @classmethod
     def of(cls, text: str, labels: LabelSet) -> Segment:
         norm = normalise(text)
         # Tokens both with and without inner punctuation: "a@b.com" and "13" in "13."
         tokens = frozenset(_TOKEN.findall(norm)) | frozenset(_WORD.findall(norm))
-        return cls(text, labels, norm, tokens)
+        # Only trusted content vouches for a destination: untrusted text is not scanned.
+        found = (
+            frozenset(destination_key(d) for d in _all_destinations(text))
+            if labels.is_trusted
+            else frozenset()
+        )
+        return cls(text, labels, norm, tokens, destinations=found)
 
     @classmethod
     def of_values(cls, values: Iterable[str], labels: LabelSet) -> Segment:
         """Values that match only as a whole: a piece of one is not found here."""
+        values = list(values)
         norm = frozenset(n for n in (normalise(v) for v in values) if n)
-        return cls("", labels, "", norm, exact=True)
+        # A value that is one destination and nothing else (an address field) is one.
+        found = frozenset(
+            destination_key(v)
+            for v in values
+            if labels.is_trusted and _all_destinations(v) == [v.strip()]
+        )
+        return cls("", labels, "", norm, exact=True, destinations=found)
 
     def contains(self, needle: str) -> bool:
         if self.exact:
@@ -227,29 +309,36 @@ class Provenance:
         needle = normalise(leaf)
         if not needle:
             return LabelSet()  # an empty string carries no data
+        if _all_destinations(leaf, limit=2) == [leaf.strip()]:
+            # A value that is a link or an address (a recipient, a URL to fetch) is judged
+            # like a link in a text: trusted only where trusted content wrote it whole.
+            return self._label_destination(leaf.strip(), context)
         trusted = [s.labels for s in self._segments if s.labels.is_trusted and s.contains(needle)]
         untrusted = [
             s.labels for s in self._segments if not s.labels.is_trusted and s.contains(needle)
         ]
-        intent = [labels for labels in trusted if labels.sources <= _INTENT]
-        if len(needle) < MIN_SUBSTRING_CHARS:
-            # A short value found on both sides ("13", "yes") says nothing about where it
-            # came from: coincidence is likely, so it takes both sides' labels (fail closed).
-            found = trusted + untrusted
-        elif intent:
-            found = intent  # the user or the operator wrote it: it is what they asked for
-        elif trusted and untrusted:
-            # Genuine data (an id, a directory entry) that untrusted text also names:
-            # that text may have picked it, so it takes both labels.
-            found = trusted + untrusted
-        else:
-            found = trusted or untrusted
-        if not found:
-            return context
-        joined = LabelSet()
-        for labels in found:
-            joined = joined.join(labels)
-        return joined
+        return _combine(needle, trusted, untrusted, context)
+
+    def label_destination(self, destination: str) -> LabelSet:
+        """The labels of one link or address: trusted only where trusted content wrote it whole.
+
+        Untrusted content is searched like any value (a piece of an untrusted text is
+        untrusted); found nowhere, it takes the whole context's labels.
+        """
+        return self._label_destination(destination, self.context_labels())
+
+    def _label_destination(self, destination: str, context: LabelSet) -> LabelSet:
+        needle = normalise(destination)
+        if not needle:
+            return LabelSet()
+        key = destination_key(destination)
+        trusted = [
+            s.labels for s in self._segments if s.labels.is_trusted and key in s.destinations
+        ]
+        untrusted = [
+            s.labels for s in self._segments if not s.labels.is_trusted and s.contains(needle)
+        ]
+        return _combine(needle, trusted, untrusted, context)
 
     def label_arguments(self, arguments: dict[str, Any]) -> dict[str, LabelSet]:
         return {name: self.label_value(value) for name, value in arguments.items()}
@@ -262,9 +351,34 @@ class Provenance:
             if found:
                 labels = LabelSet()
                 for destination in found[:MAX_EMBEDDED]:
-                    labels = labels.join(self.label_value(destination))
+                    labels = labels.join(self.label_destination(destination))
                 result[name] = labels
         return result
+
+
+def _combine(
+    needle: str, trusted: list[LabelSet], untrusted: list[LabelSet], context: LabelSet
+) -> LabelSet:
+    """The labels of a value found in these trusted and these untrusted segments."""
+    intent = [labels for labels in trusted if labels.sources <= _INTENT]
+    if len(needle) < MIN_SUBSTRING_CHARS:
+        # A short value found on both sides ("13", "yes") says nothing about where it
+        # came from: coincidence is likely, so it takes both sides' labels (fail closed).
+        found = trusted + untrusted
+    elif intent:
+        found = intent  # the user or the operator wrote it: it is what they asked for
+    elif trusted and untrusted:
+        # Genuine data (an id, a directory entry) that untrusted text also names:
+        # that text may have picked it, so it takes both labels.
+        found = trusted + untrusted
+    else:
+        found = trusted or untrusted
+    if not found:
+        return context
+    joined = LabelSet()
+    for labels in found:
+        joined = joined.join(labels)
+    return joined
 
 
 def _confidentiality(labels: LabelSet) -> LabelSet:

@@ -178,6 +178,8 @@ class Runner:
             span.set_attribute("gen_ai.agent.name", agent.name)
             span.set_attribute("gen_ai.conversation.id", state.session_id)
             outcome = await self._agent_loop(agent, task, _USER, state, tracker, depth=0)
+            if state.hold_text and outcome.reason is not StopReason.FINAL_ANSWER:
+                outcome.answer = ""  # text the policy never released is not the user's to see
             span.set_attribute("agentor.stop_reason", outcome.reason.value)
             span.set_attribute("gen_ai.usage.input_tokens", state.input_tokens)
             span.set_attribute("gen_ai.usage.output_tokens", state.output_tokens)
@@ -209,7 +211,8 @@ class Runner:
     # -- the loop ---------------------------------------------------------------------
 
     def _offered(self, agent: Agent) -> list[ToolSpec]:
-        served = list((agent.toolbox or self.tools).list_tools())
+        # agent.answer names the answer to the policy: no served tool may take that name.
+        served = [s for s in (agent.toolbox or self.tools).list_tools() if s.name != ANSWER_TOOL]
         if agent.tools is not None:
             wanted = set(agent.tools)
             served = [spec for spec in served if spec.name in wanted]
@@ -445,8 +448,9 @@ class Runner:
                     result_digest=result.digest(),
                 )
             span.set_attribute("agentor.outcome", outcome)
-            if outcome == "ok":
-                plan.record(call.tool)  # a failed call had no effect: it does not count
+            # Every call that ran counts, failed ones too: a tool that timed out or trapped
+            # may have had its effect (a request sent) before it failed.
+            plan.record(call.tool)
             state.decisions.append(record.model_copy(update={"ran": True, "outcome": outcome}))
             self._emit(
                 RunEvent(

@@ -128,8 +128,11 @@ def _provider(loaded: LoadedAgent, model_option: str | None) -> tuple[LlmProvide
 class _Printer:
     """Streams the answer to stdout and the calls and decisions to stderr (escaped)."""
 
-    def __init__(self, *, quiet: bool) -> None:
+    def __init__(self, *, quiet: bool, hide_values: bool = False) -> None:
         self.quiet = quiet
+        # An agent whose answer the policy releases: argument values (text the model may
+        # have copied from outside content) are not shown before any decision either.
+        self.hide_values = hide_values
         self.err = stderr()
         self.streamed = False
 
@@ -147,7 +150,11 @@ class _Printer:
             self.streamed = False
         if kind == "proposed":
             untrusted = sorted(k for k, v in (event.labels or {}).items() if not v.is_trusted)
-            args = json.dumps(event.arguments or {}, ensure_ascii=False)[:300]
+            args = (
+                "(" + ", ".join(sorted(event.arguments or {})) + ")"
+                if self.hide_values
+                else json.dumps(event.arguments or {}, ensure_ascii=False)[:300]
+            )
             note = f"  (untrusted: {', '.join(untrusted)})" if untrusted else ""
             self.err.print(Text(f"→ {event.agent}: {event.tool} {args}{note}", style="cyan"))
         elif kind == "decided":
@@ -231,7 +238,7 @@ def run(
         agent = _with_model(_with_toolboxes(loaded, opened), model_name)
         if _uses_memory(agent):
             memory = create_memory_store(path=memory_db)
-        printer = _Printer(quiet=as_json)
+        printer = _Printer(quiet=as_json, hide_values=agent.answer == "policy")
         runner = Runner(
             provider=provider,
             tools=_ServedTools(served),
