@@ -2,7 +2,9 @@
 
 A policy is a TOML file an operator reads, reviews and diffs. Anything it does
 not allow is denied. The engine is pure: the same call, context and policy
-always give the same :class:`~agentor_core.decisions.Decision`.
+always give the same :class:`~agentor_core.decisions.Decision` (the one exception:
+an operator's regular expression that runs past its time bound on an argument,
+which counts against the call, see :mod:`agentor_policy.patterns`).
 """
 
 from agentor_policy.__about__ import __version__
@@ -26,6 +28,7 @@ from agentor_policy.holder import (
 from agentor_policy.learn import Proposal, propose
 from agentor_policy.loader import MAX_NESTING, MAX_POLICY_BYTES, parse_policy_text
 from agentor_policy.model import PolicyFile
+from agentor_policy.patterns import PATTERN_TIMEOUT_PER_MIB_SECONDS, PATTERN_TIMEOUT_SECONDS
 from agentor_policy.ratelimit import RateLimiter
 from agentor_policy.terminal import TerminalApprovalChannel, terminal_channel
 
@@ -35,6 +38,8 @@ __all__ = [
     "MAX_NESTING",
     "MAX_POLICY_BYTES",
     "OFF_PLAN",
+    "PATTERN_TIMEOUT_PER_MIB_SECONDS",
+    "PATTERN_TIMEOUT_SECONDS",
     "UNTRUSTED_TO_SINK",
     "ApprovalLedger",
     "CompiledPolicy",

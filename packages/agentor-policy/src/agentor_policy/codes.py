@@ -28,3 +28,7 @@ class PolicyCode(StrEnum):
     """The audit log given to ``learn`` cannot be read or holds a malformed line."""
     BAD_REQUEST = "policy.bad_request"
     """An ``explain`` request (arguments JSON, labels) is malformed."""
+    PATTERN_TIMEOUT = "policy.pattern_timeout"
+    """Not raised: quoted in a decision's reason when an operator's pattern ran past its
+    time bound on a proposed argument; the constraint counted as broken, the condition
+    as holding (deny or ask), never as passing."""

@@ -11,13 +11,21 @@ import posixpath
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Final
 
 from agentor_core.canonical import CanonicalizationError, canonical_json
 from agentor_core.labels import LabelSet
+from agentor_policy.codes import PolicyCode
 from agentor_policy.model import ArgConstraint, ArgType, Condition
+from agentor_policy.patterns import BoundedPattern, Outcome, bounded
 
 _URL_FORBIDDEN: Final = re.compile(r"[\x00-\x20\x7f\\]")
+PATTERN_TIMED_OUT: Final = (
+    f"could not be checked: its pattern ran past the time bound ({PolicyCode.PATTERN_TIMEOUT}), "
+    "so it counts as not matching"
+)
+"""A constraint's reason when the value could not be matched in time (fails closed)."""
 
 
 _KINDS: Final[dict[type, str]] = {
@@ -142,7 +150,7 @@ class CompiledConstraint:
     enum_keys: frozenset[tuple[str, Any]] | None
     ranged: bool
     sized: bool
-    regex: re.Pattern[str] | None
+    regex: BoundedPattern | None
     hosts_exact: frozenset[str] | None
     hosts_suffixes: tuple[str, ...]
 
@@ -161,7 +169,7 @@ class CompiledConstraint:
             enum_keys=None if spec.enum is None else frozenset(map(_scalar_key, spec.enum)),
             ranged=spec.minimum is not None or spec.maximum is not None,
             sized=spec.min_length is not None or spec.max_length is not None,
-            regex=None if spec.pattern is None else re.compile(spec.pattern),
+            regex=None if spec.pattern is None else bounded(spec.pattern),
             hosts_exact=None
             if hosts is None
             else frozenset(h for h in hosts if not h.startswith("*.")),
@@ -197,8 +205,14 @@ class CompiledConstraint:
                 return f"must have at least {spec.min_length} characters or items"
             if spec.max_length is not None and len(value) > spec.max_length:
                 return f"must have at most {spec.max_length} characters or items"
-        if self.regex is not None and (kind != "string" or self.regex.fullmatch(value) is None):
-            return "does not match the required pattern"
+        if self.regex is not None:
+            if kind != "string":
+                return "does not match the required pattern"
+            outcome = self.regex.fullmatch(value)
+            if outcome is Outcome.TIMED_OUT:
+                return PATTERN_TIMED_OUT
+            if outcome is Outcome.NO_MATCH:
+                return "does not match the required pattern"
         if spec.path_under is not None and (
             kind != "string" or not path_is_under(value, spec.path_under)
         ):
@@ -217,6 +231,14 @@ class CompiledConstraint:
         return None
 
 
+class Holds(Enum):
+    """A condition's answer: no, yes, or yes because its pattern ran out of time."""
+
+    NO = "no"
+    YES = "yes"
+    TIMED_OUT = "timed_out"
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledCondition:
     """A :class:`Condition` with its tests flattened, so ``holds`` does no set-up per call."""
@@ -231,7 +253,7 @@ class CompiledCondition:
     one_of: frozenset[tuple[str, Any]] | None
     not_one_of: frozenset[tuple[str, Any]] | None
     bounds: tuple[tuple[Callable[[Any, Any], bool], float], ...]
-    regex: re.Pattern[str] | None
+    regex: BoundedPattern | None
 
     @classmethod
     def of(cls, spec: Condition) -> CompiledCondition:
@@ -261,7 +283,7 @@ class CompiledCondition:
             if spec.not_one_of is None
             else frozenset(map(_scalar_key, spec.not_one_of)),
             bounds=bounds,
-            regex=None if spec.matches is None else re.compile(spec.matches),
+            regex=None if spec.matches is None else bounded(spec.matches),
         )
 
     def describe(self) -> str:
@@ -272,34 +294,50 @@ class CompiledCondition:
     def holds(
         self, arguments: Mapping[str, Any], labels: Mapping[str, LabelSet], context: LabelSet
     ) -> bool:
+        """Whether the condition holds; a pattern that ran past its bound counts as holding."""
+        return self.test(arguments, labels, context) is not Holds.NO
+
+    def test(
+        self, arguments: Mapping[str, Any], labels: Mapping[str, LabelSet], context: LabelSet
+    ) -> Holds:
+        """Whether the condition holds, and whether that rests on a pattern that ran out of time.
+
+        A condition guards a deny or an ask, so a pattern with no answer in time
+        counts as holding: the call is refused or asked about, never let through.
+        """
         arg = self.arg
         if self.untrusted is not None or self.private is not None:
             label = labels.get(arg, context) if arg is not None else context
             if self.untrusted is not None and (not label.is_trusted) != self.untrusted:
-                return False
+                return Holds.NO
             if self.private is not None and label.is_private != self.private:
-                return False
+                return Holds.NO
         if arg is None:
-            return True
+            return Holds.YES
         present = arg in arguments
         if self.present is not None and present != self.present:
-            return False
+            return Holds.NO
         if not self.tests_value:
-            return True
+            return Holds.YES
         if not present:
-            return False
+            return Holds.NO
         value = arguments[arg]
         if self.equals_key is not None and _scalar_key(value) != self.equals_key:
-            return False
+            return Holds.NO
         if self.one_of is not None and _scalar_key(value) not in self.one_of:
-            return False
+            return Holds.NO
         if self.not_one_of is not None and _scalar_key(value) in self.not_one_of:
-            return False
+            return Holds.NO
         # A non-number compared with a bound is skipped: the condition holds (fails closed).
         if self.bounds and type(value) in _NUMBER_TYPES:
             for op, bound in self.bounds:
                 if not op(value, bound):
-                    return False
-        return not (
-            self.regex is not None and isinstance(value, str) and self.regex.search(value) is None
-        )
+                    return Holds.NO
+        if self.regex is not None and isinstance(value, str):
+            # Last of the tests: every other test holds, so only the pattern can decide.
+            outcome = self.regex.search(value)
+            if outcome is Outcome.NO_MATCH:
+                return Holds.NO
+            if outcome is Outcome.TIMED_OUT:
+                return Holds.TIMED_OUT
+        return Holds.YES

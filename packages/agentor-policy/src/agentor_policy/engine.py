@@ -14,6 +14,10 @@ Order of evaluation (the first deny wins; otherwise the first ask; otherwise all
 4. information flow on sink arguments: lethal trifecta, then untrusted-to-sink;
    then control flow: a call outside the agent's declared plan (``flow.off_plan``);
 5. approval: ``always``, or ``when`` one of ``ask_when`` holds.
+
+Operator patterns run with a time bound (:mod:`agentor_policy.patterns`); one
+that runs past it fails closed (a constraint broken, a condition holding), the
+one way the machine's speed can change a decision.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from agentor_core.canonical import canonical_json, sha256_hex
 from agentor_core.decisions import Decision, Obligations, PolicyContext, Verdict
 from agentor_core.labels import LabelSet
 from agentor_core.tools import ToolCall
-from agentor_policy.constraints import CompiledCondition, CompiledConstraint
+from agentor_policy.codes import PolicyCode
+from agentor_policy.constraints import CompiledCondition, CompiledConstraint, Holds
 from agentor_policy.model import Action, DenyRule, PolicyFile, RateLimit, ToolRule
 
 DEFAULT_DENY: Final = "default.deny"
@@ -42,6 +47,10 @@ _OFF_PLAN_REASON: Final = (
     "content entered its context, so that content may have chosen the call"
 )
 _NO_OBLIGATIONS: Final = Obligations()
+_TIMED_OUT_CONDITION: Final = (
+    f"a condition's pattern ran past its time bound on this call ({PolicyCode.PATTERN_TIMEOUT}), "
+    "so the condition counts as holding"
+)
 
 
 def policy_hash(policy: PolicyFile) -> str:
@@ -63,13 +72,14 @@ class _Deny:
 
 def _fires(
     deny: _Deny, arguments: Mapping[str, Any], labels: Mapping[str, LabelSet], context: LabelSet
-) -> bool:
+) -> Holds:
     if not deny.when:
-        return True
-    for condition in deny.when:  # noqa: SIM110 - a plain loop: any() adds a generator per call
-        if condition.holds(arguments, labels, context):
-            return True
-    return False
+        return Holds.YES
+    for condition in deny.when:
+        held = condition.test(arguments, labels, context)
+        if held is not Holds.NO:
+            return held
+    return Holds.NO
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +106,12 @@ def _approval(
         return f"{rule.id}.approval", f"tool rule {rule.id!r} asks before every call"
     if rule.approval == "when":
         for condition in tool.ask_when:
-            if condition.holds(arguments, labels, context):
-                return (
-                    f"{rule.id}.approval",
-                    f"tool rule {rule.id!r} asks when {condition.describe()}",
-                )
+            held = condition.test(arguments, labels, context)
+            if held is not Holds.NO:
+                reason = f"tool rule {rule.id!r} asks when {condition.describe()}"
+                if held is Holds.TIMED_OUT:
+                    reason += f"; {_TIMED_OUT_CONDITION}"
+                return f"{rule.id}.approval", reason
     return None
 
 
@@ -276,10 +287,20 @@ class CompiledPolicy:
         labels = call.labels
         context = call.context_labels
         for deny in resolved.denies:
-            if _fires(deny, arguments, labels, context):
+            fired = _fires(deny, arguments, labels, context)
+            if fired is Holds.YES:
                 if trace is not None:
                     trace.append(f"deny rule {deny.rule.id!r} matches and its conditions hold")
                 return self._decision(Verdict.DENY, deny.rule.id, deny.rule.reason, _NO_OBLIGATIONS)
+            if fired is Holds.TIMED_OUT:
+                if trace is not None:
+                    trace.append(f"deny rule {deny.rule.id!r} matches; {_TIMED_OUT_CONDITION}")
+                return self._decision(
+                    Verdict.DENY,
+                    deny.rule.id,
+                    f"{deny.rule.reason} ({_TIMED_OUT_CONDITION})",
+                    _NO_OBLIGATIONS,
+                )
             if trace is not None:
                 trace.append(f"deny rule {deny.rule.id!r} matches the tool; no condition holds")
         if resolved.pinned_mismatch is not None:

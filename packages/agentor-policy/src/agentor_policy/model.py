@@ -27,6 +27,7 @@ from pydantic import (
 
 from agentor_core.bounds import NAME_PATTERN, Name, Sha256Hex
 from agentor_core.capabilities import Capabilities
+from agentor_policy.patterns import bounded
 
 MAX_RULES: Final = 10_000
 MAX_ARGS_PER_TOOL: Final = 256
@@ -60,10 +61,17 @@ def _check_regex(value: str | None) -> str | None:
                 re.compile(value)
             except re.error as exc:
                 raise ValueError(f"not a valid regular expression: {exc.msg}") from None
+            except (OverflowError, RecursionError):
+                # re raises these, not re.error, for a{4294967296} or deep nesting.
+                raise ValueError(
+                    "not a valid regular expression: a repeat count or nesting too large"
+                ) from None
             except (FutureWarning, DeprecationWarning, SyntaxWarning):
                 raise ValueError(
                     "ambiguous regular expression (escape a literal '[' as '\\[')"
                 ) from None
+        # Compiled for the bounded engine now, so a pattern it refuses fails the load.
+        bounded(value)
     return value
 
 
