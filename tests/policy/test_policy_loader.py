@@ -124,6 +124,11 @@ def test_missing_version() -> None:
             "grant.network",
         ),
         ("version = 1\n[[tool]]\nid = 'x'\nname = 'a'\n[tool.grant.limits]\nfuel = 0\n", "fuel"),
+        (
+            A + "[[tool.grant.secrets]]\nname = 'k'\naudiences = ['https://api.example']\n"
+            "carried_in = ['header']\n",
+            "not for tools",
+        ),
         ("version = 1\nflow = { lethal_trifecta = 'maybe' }\n", "flow.lethal_trifecta"),
     ],
 )

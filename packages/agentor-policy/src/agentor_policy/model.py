@@ -103,6 +103,13 @@ def _strict_grant(value: object) -> object:
     for entry in value.get("network") or ():
         if isinstance(entry, dict) and not _is_int(entry.get("port", 1)):
             raise ValueError("network 'port' must be an integer")
+    for entry in value.get("secrets") or ():
+        if isinstance(entry, dict) and entry.get("carried_in"):
+            # A tool reaches a secret only through {{secret:NAME}}; carried_in is for the
+            # host's own clients (an outside server's OAuth tokens), never a tool's grant.
+            raise ValueError(
+                "secrets 'carried_in' is not for tools: refer to the secret as {{secret:NAME}}"
+            )
     return value
 
 
