@@ -104,3 +104,26 @@ def test_short_value_on_both_sides_is_untrusted() -> None:
     p.add("Please delete file 13.", TOOL)
     assert not p.label_value("13").is_trusted
     assert p.label_value("May").is_trusted
+
+
+def test_a_sentence_running_on_after_a_host_does_not_hide_the_host() -> None:
+    # "…www.our-company.com.They sent…": the user's host is www.our-company.com.
+    provenance = Provenance()
+    provenance.add(
+        "post it to our website www.our-company.com.They sent it to Bob, or bob@corp.example.Ask",
+        LabelSet.of(Label.of(Source.USER)),
+    )
+    provenance.add("nothing else", LabelSet.of(Label.of(Source.UNTRUSTED_TOOL)))
+    assert provenance.label_destination("www.our-company.com").is_trusted
+    assert provenance.label_destination("bob@corp.example").is_trusted
+    # Lower case after the dot is a longer host the user did not write.
+    other = Provenance()
+    other.add(
+        "see www.our-company.com.evil and https://a.example/x.Html",
+        LabelSet.of(Label.of(Source.USER)),
+    )
+    other.add("nothing else", LabelSet.of(Label.of(Source.UNTRUSTED_TOOL)))
+    assert not other.label_destination("www.our-company.com").is_trusted
+    # In a path the dot is part of the link: the shorter path is another resource.
+    assert not other.label_destination("https://a.example/x").is_trusted
+    assert other.label_destination("https://a.example/x.Html").is_trusted

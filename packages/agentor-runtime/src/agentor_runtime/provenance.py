@@ -110,10 +110,30 @@ def _readings(link: str) -> list[str]:
     reading is a destination, so the judgement covers whichever the reader follows.
     """
     readings = [link.rstrip(_TRAILING)]
+    cut = _sentence_end(link)
+    if cut is not None:
+        readings.append(cut)
     if _QUOTES.search(link):
         for piece in _QUOTES.split(link):
             readings.extend(m.group(0).rstrip(_TRAILING) for m in _DESTINATION.finditer(piece))
     return readings
+
+
+def _sentence_end(link: str) -> str | None:
+    """The link cut where a sentence runs on without a space: "www.a.example.They went".
+
+    Host names are written in lower case; a dot followed by a capital letter, before
+    the host ends, is read as a full stop too, so the host before it is also a reading.
+    Only in the host (a path's "/a.Html" is not cut), and only if what is left is a
+    whole destination itself.
+    """
+    for i in range(len(link) - 1):
+        if link[i] == "." and link[i + 1].isupper():
+            head = link[:i]
+            if _AUTHORITY_END.search(head.split("//", 1)[-1]):
+                return None  # past the host: a path or query, not a sentence
+            return head if _DESTINATION.fullmatch(head) else None
+    return None
 
 
 def destination_key(destination: str) -> str:
