@@ -127,12 +127,15 @@ def _sentence_end(link: str) -> str | None:
     Only in the host (a path's "/a.Html" is not cut), and only if what is left is a
     whole destination itself.
     """
-    for i in range(len(link) - 1):
-        if link[i] == "." and link[i + 1].isupper():
-            head = link[:i]
-            if _AUTHORITY_END.search(head.split("//", 1)[-1]):
-                return None  # past the host: a path or query, not a sentence
+    start = link.find("//") + 2 if "//" in link else 0
+    end = _AUTHORITY_END.search(link, start)
+    stop = end.start() if end else len(link)  # past the host: a path, not a sentence
+    dot = link.find(".", 0, stop)
+    while dot != -1:
+        if dot + 1 < len(link) and link[dot + 1].isupper():
+            head = link[:dot]
             return head if _DESTINATION.fullmatch(head) else None
+        dot = link.find(".", dot + 1, stop)
     return None
 
 
