@@ -127,3 +127,6 @@ def test_a_sentence_running_on_after_a_host_does_not_hide_the_host() -> None:
     # In a path the dot is part of the link: the shorter path is another resource.
     assert not other.label_destination("https://a.example/x").is_trusted
     assert other.label_destination("https://a.example/x.Html").is_trusted
+    deep = Provenance()
+    deep.add("see www.a.example/x//y.Html", LabelSet.of(Label.of(Source.USER)))
+    assert not deep.label_destination("www.a.example/x//y").is_trusted

@@ -127,7 +127,11 @@ def _sentence_end(link: str) -> str | None:
     Only in the host (a path's "/a.Html" is not cut), and only if what is left is a
     whole destination itself.
     """
-    start = link.find("//") + 2 if "//" in link else 0
+    scheme_end = link.find("//")
+    # The host starts after "scheme://" (or a leading "//"), not after a "//" in a path.
+    start = (
+        scheme_end + 2 if scheme_end != -1 and not _AUTHORITY_END.search(link[:scheme_end]) else 0
+    )
     end = _AUTHORITY_END.search(link, start)
     stop = end.start() if end else len(link)  # past the host: a path, not a sentence
     dot = link.find(".", 0, stop)
