@@ -129,4 +129,5 @@ def test_a_sentence_running_on_after_a_host_does_not_hide_the_host() -> None:
     assert other.label_destination("https://a.example/x.Html").is_trusted
     deep = Provenance()
     deep.add("see www.a.example/x//y.Html", LabelSet.of(Label.of(Source.USER)))
+    deep.add("nothing else", LabelSet.of(Label.of(Source.UNTRUSTED_TOOL)))
     assert not deep.label_destination("www.a.example/x//y").is_trusted
