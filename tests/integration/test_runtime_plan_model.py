@@ -332,3 +332,35 @@ def test_policy_explain_takes_off_plan(
     assert result.exit_code == 0, result.output
     decision = json.loads(result.stdout)["decision"]
     assert (decision["verdict"], decision["rule_id"]) == (verdict, rule_id)
+
+
+ANSWER_RULE = """
+[[tool]]
+id = "answer"
+name = "agent.answer"
+untrusted_to_sink = "ask"
+[tool.args.text]
+type = "string"
+[tool.sink]
+args = ["text"]
+external = false
+"""
+
+
+@pytest.mark.parametrize("streaming", [True, False])
+def test_a_streamed_answer_waits_for_the_policy(
+    tmp_path: Path, server: ChatServer, streaming: bool
+) -> None:
+    # The answer is written after the clock's (untrusted) output: the strict rule asks.
+    path = agent_file(tmp_path, plan=False)
+    path.write_text(path.read_text().replace("[agent]\n", '[agent]\nanswer = "policy"\n'))
+    (tmp_path / "policy.toml").write_text(POLICY + ANSWER_RULE)
+    stream = () if streaming else ("--no-stream",)
+    withheld = invoke(path, *stream, answer="no\n")
+    assert withheld.exit_code == 1
+    assert "Done." not in withheld.stdout
+    assert "runtime.answer_withheld" in withheld.stderr
+    released = invoke(path, *stream, answer="yes\n")
+    assert released.exit_code == 0, released.output
+    assert released.stdout.count("Done.") == 1
+    assert "agent.answer: release this answer to the user?" in released.stderr
